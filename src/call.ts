@@ -1,0 +1,185 @@
+// One map-like call in flight: reads its input lazily, feeds chunks within a window, and reports each result.
+// (pool.ts holds the Python-facing API; this holds the feeding engine that map, starmap and imap share.)
+import { performance } from 'node:perf_hooks';
+import { AdaptiveChunksize, ChunkReader, type Source } from './chunks.js';
+import { AbortError } from './errors.js';
+import type { ChunkJob, ChunkResult } from './executor.js';
+import type { FnRef } from './protocol.js';
+
+/** What a call needs from its pool: a way to submit a chunk and to take chunks back. */
+export interface CallHost {
+  submit(job: Omit<ChunkJob, 'id'>, owner: ChunkOwner): number;
+  cancel(ids: ReadonlySet<number>, stopRunning: boolean): void;
+  forget(owner: ChunkOwner): void;
+}
+
+/** Anything the pool routes chunk results to, and can abort as a whole (on terminate). */
+export interface ChunkOwner {
+  settle(id: number, result: ChunkResult): void;
+  abort(error: unknown, stopRunning: boolean): void;
+}
+
+/** Where a call's results go: map collects them; imap hands them to its iterator. */
+export interface CallConsumer {
+  chunk(seq: number, base: number, values: ArrayLike<unknown>): void;
+  chunkError(seq: number, error: unknown): void;
+  /** The call failed as a whole: its input threw, its signal fired, or the pool was terminated. */
+  fail(error: unknown): void;
+  end(count: number): void;
+}
+
+export interface CallPlan {
+  fn: FnRef;
+  fnId: number;
+  star: boolean;
+  source: Source<unknown>;
+  /** A fixed chunksize, or 'adaptive' for inputs of unknown length. */
+  chunksize: number | 'adaptive';
+  /** Most chunks submitted but not yet consumed. Bounds read-ahead and memory. */
+  window: number;
+  timeout: number | null;
+  retries: number;
+  signal: AbortSignal | undefined;
+  onProgress: ((done: number, total: number | undefined) => void) | undefined;
+}
+
+interface InFlight {
+  seq: number;
+  base: number;
+  size: number;
+  sentAt: number;
+}
+
+export class Call implements ChunkOwner {
+  readonly #host: CallHost;
+  readonly #plan: CallPlan;
+  readonly #consumer: CallConsumer;
+  readonly #reader: ChunkReader<unknown>;
+  readonly #adaptive: AdaptiveChunksize | null;
+  readonly #inflight = new Map<number, InFlight>();
+  #held = 0;
+  #seq = 0;
+  #count = 0;
+  #done = 0;
+  #reading = false;
+  #finished = false;
+  readonly #onAbort = (): void => {
+    const reason = this.#plan.signal?.reason;
+    this.abort(new AbortError(undefined, { cause: reason }), true);
+  };
+
+  constructor(host: CallHost, plan: CallPlan, consumer: CallConsumer) {
+    this.#host = host;
+    this.#plan = plan;
+    this.#consumer = consumer;
+    this.#reader = new ChunkReader(plan.source);
+    this.#adaptive = plan.chunksize === 'adaptive' ? new AdaptiveChunksize() : null;
+  }
+
+  /** Input length when known up front. */
+  get total(): number | undefined {
+    return this.#reader.length;
+  }
+
+  start(): void {
+    const { signal } = this.#plan;
+    if (signal?.aborted) {
+      this.#onAbort();
+      return;
+    }
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#feed();
+  }
+
+  /** The consumer finished with `chunks` delivered chunks: room for more input. */
+  release(chunks = 1): void {
+    this.#held -= chunks;
+    this.#feed();
+  }
+
+  settle(id: number, result: ChunkResult): void {
+    const info = this.#inflight.get(id);
+    if (!info || this.#finished) return;
+    this.#inflight.delete(id);
+    if (!result.ok) {
+      this.#consumer.chunkError(info.seq, result.error);
+      return;
+    }
+    this.#adaptive?.observe(info.size, performance.now() - info.sentAt);
+    this.#held++;
+    this.#done += info.size;
+    this.#plan.onProgress?.(this.#done, this.#reader.done ? this.#count : this.#reader.length);
+    this.#consumer.chunk(info.seq, info.base, result.values);
+    this.#feed();
+  }
+
+  abort(error: unknown, stopRunning: boolean): void {
+    if (this.#finished) return;
+    this.stop(stopRunning);
+    this.#consumer.fail(error);
+  }
+
+  /** Ends the call early: drops its queued chunks, and with stopRunning stops its running ones. */
+  stop(stopRunning: boolean): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#plan.signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#inflight.size > 0) this.#host.cancel(new Set(this.#inflight.keys()), stopRunning);
+    this.#inflight.clear();
+    this.#reader.close();
+    this.#host.forget(this);
+  }
+
+  #room(): boolean {
+    return !this.#finished && !this.#reader.done && this.#inflight.size + this.#held < this.#plan.window;
+  }
+
+  #size(): number {
+    return this.#adaptive ? this.#adaptive.next() : (this.#plan.chunksize as number);
+  }
+
+  #feed(): void {
+    if (this.#reading) return;
+    if (this.#reader.synchronous) {
+      try {
+        while (this.#room()) this.#submit(this.#reader.readSync(this.#size()));
+      } catch (err) {
+        this.abort(err, false);
+        return;
+      }
+      this.#maybeEnd();
+      return;
+    }
+    void this.#feedAsync();
+  }
+
+  async #feedAsync(): Promise<void> {
+    this.#reading = true;
+    try {
+      while (this.#room()) this.#submit(await this.#reader.read(this.#size()));
+    } catch (err) {
+      this.#reading = false;
+      this.abort(err, false);
+      return;
+    }
+    this.#reading = false;
+    this.#maybeEnd();
+  }
+
+  #submit(items: unknown[]): void {
+    if (items.length === 0 || this.#finished) return;
+    const { fn, fnId, star, timeout, retries } = this.#plan;
+    const base = this.#count;
+    const id = this.#host.submit({ fnId, fn, items, star, base, timeout, retries }, this);
+    this.#inflight.set(id, { seq: this.#seq++, base, size: items.length, sentAt: performance.now() });
+    this.#count += items.length;
+  }
+
+  #maybeEnd(): void {
+    if (this.#finished || !this.#reader.done || this.#inflight.size > 0 || this.#reading) return;
+    this.#finished = true;
+    this.#plan.signal?.removeEventListener('abort', this.#onAbort);
+    this.#host.forget(this);
+    this.#consumer.end(this.#count);
+  }
+}

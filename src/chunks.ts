@@ -1,0 +1,149 @@
+// Chunking: Python's chunksize rules, lazy reading of (async) iterables, adaptive sizes, and the reorder buffer.
+
+/** Python's default for map over a sized input: ceil(len / (4 × workers)), at least 1. */
+export function defaultChunksize(length: number, workers: number): number {
+  return Math.max(1, Math.ceil(length / (4 * workers)));
+}
+
+export type Source<T> = Iterable<T> | AsyncIterable<T>;
+
+export function isSource(value: unknown): value is Source<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'string') &&
+    (typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function' ||
+      typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function')
+  );
+}
+
+/** Reads an input lazily, a chunk at a time, only when asked: an infinite generator is fine. */
+export class ChunkReader<T> {
+  readonly #array: readonly T[] | null;
+  #offset = 0;
+  readonly #sync: Iterator<T> | null = null;
+  readonly #async: AsyncIterator<T> | null = null;
+  #done = false;
+
+  constructor(source: Source<T>) {
+    if (Array.isArray(source)) {
+      this.#array = source;
+      return;
+    }
+    this.#array = null;
+    if (typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === 'function') {
+      this.#async = (source as AsyncIterable<T>)[Symbol.asyncIterator]();
+    } else {
+      this.#sync = (source as Iterable<T>)[Symbol.iterator]();
+    }
+  }
+
+  /** The input's length when it is known up front (arrays), else undefined. */
+  get length(): number | undefined {
+    return this.#array?.length;
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** Whether the next chunk can be read without waiting. */
+  get synchronous(): boolean {
+    return this.#async === null;
+  }
+
+  /** The next `size` items (fewer at the end), synchronously; only for synchronous sources. */
+  readSync(size: number): T[] {
+    if (this.#array) {
+      const items = this.#array.slice(this.#offset, this.#offset + size);
+      this.#offset += items.length;
+      if (this.#offset >= this.#array.length) this.#done = true;
+      return items;
+    }
+    const items: T[] = [];
+    const it = this.#sync!;
+    while (items.length < size) {
+      const step = it.next();
+      if (step.done) {
+        this.#done = true;
+        break;
+      }
+      items.push(step.value);
+    }
+    return items;
+  }
+
+  async read(size: number): Promise<T[]> {
+    if (this.#async === null) return this.readSync(size);
+    const items: T[] = [];
+    while (items.length < size) {
+      const step = await this.#async.next();
+      if (step.done) {
+        this.#done = true;
+        break;
+      }
+      items.push(step.value);
+    }
+    return items;
+  }
+
+  /** Lets the input release its resources when the call stops early (a generator's finally runs). */
+  close(): void {
+    if (this.#done) return;
+    this.#done = true;
+    try {
+      const closing = (this.#async ?? this.#sync)?.return?.();
+      if (closing && typeof (closing as Promise<unknown>).catch === 'function') {
+        (closing as Promise<unknown>).catch(() => {});
+      }
+    } catch {
+      // An input that fails while closing has nothing more to give.
+    }
+  }
+}
+
+// Adaptive chunks aim at this much work each: long enough to amortise a message, short enough to balance.
+const ADAPTIVE_TARGET_MS = 10;
+const ADAPTIVE_MAX = 4096;
+
+/**
+ * Chooses chunk sizes for an input of unknown length: start at 1, then size chunks so each holds about
+ * ADAPTIVE_TARGET_MS of work, going at most ×2 per step (slow start), measured from submit to result.
+ */
+export class AdaptiveChunksize {
+  #size = 1;
+  #msPerItem: number | undefined;
+
+  next(): number {
+    return this.#size;
+  }
+
+  observe(items: number, ms: number): void {
+    if (items <= 0) return;
+    const per = Math.max(ms, 0.001) / items;
+    this.#msPerItem = this.#msPerItem === undefined ? per : this.#msPerItem * 0.5 + per * 0.5;
+    const ideal = Math.max(1, Math.min(ADAPTIVE_MAX, Math.round(ADAPTIVE_TARGET_MS / this.#msPerItem)));
+    this.#size = Math.min(ideal, this.#size * 2);
+  }
+}
+
+/** Holds out-of-order chunk results until the ones before them arrive. */
+export class ReorderBuffer<V> {
+  readonly #pending = new Map<number, V>();
+  #next = 0;
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  put(index: number, value: V): void {
+    this.#pending.set(index, value);
+  }
+
+  /** The next value in order, if it has arrived. */
+  take(): V | undefined {
+    const value = this.#pending.get(this.#next);
+    if (value === undefined) return undefined;
+    this.#pending.delete(this.#next++);
+    return value;
+  }
+}

@@ -1,0 +1,234 @@
+// Every error class mpool throws, and how errors cross the wire between a worker and the pool.
+
+/** Options every mpool error accepts: the underlying cause, as in `new Error(msg, { cause })`. */
+export interface MpoolErrorOptions {
+  cause?: unknown;
+}
+
+/** `AsyncResult.get(timeout)` ran out of time. The result is still pending and can be fetched later. */
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+  readonly timeout: number;
+  constructor(timeout: number, options?: MpoolErrorOptions) {
+    super(
+      `The result was not ready within ${timeout} ms. It is still running: call get() again to keep waiting, or pass a signal to cancel it.`,
+      options,
+    );
+    this.timeout = timeout;
+  }
+}
+
+/** The pool cannot take this call in its current lifecycle state (closed, terminated, or join before close). */
+export class PoolStateError extends Error {
+  override name = 'PoolStateError';
+  readonly state: string;
+  constructor(message: string, state: string, options?: MpoolErrorOptions) {
+    super(message, options);
+    this.state = state;
+  }
+}
+
+/** `AsyncResult.successful()` was called before the result was ready. */
+export class NotReadyError extends Error {
+  override name = 'NotReadyError';
+  constructor() {
+    super('The result is not ready yet: await get() or wait() before asking successful().');
+  }
+}
+
+/** What ended a worker: an exit code, a signal, or an error such as an uncaught exception or out of memory. */
+export interface WorkerExit {
+  exitCode: number | null;
+  signal: string | null;
+  reason: string;
+}
+
+/** The worker running this task died (exit, crash, out of memory, killed) before it returned a result. */
+export class WorkerLostError extends Error {
+  override name = 'WorkerLostError';
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly reason: string;
+  constructor(exit: WorkerExit, options?: MpoolErrorOptions) {
+    const how = [
+      exit.exitCode !== null ? `exit code ${exit.exitCode}` : '',
+      exit.signal ? `signal ${exit.signal}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
+    super(
+      `The worker running this task was lost (${exit.reason}${how ? `; ${how}` : ''}). The pool replaced it. ` +
+        'Pass `retries` to run lost tasks again, if your function is safe to run twice.',
+      options,
+    );
+    this.exitCode = exit.exitCode;
+    this.signal = exit.signal;
+    this.reason = exit.reason;
+  }
+}
+
+/** A task ran longer than its `timeout`; its worker was stopped and replaced. */
+export class TaskTimeoutError extends Error {
+  override name = 'TaskTimeoutError';
+  readonly timeout: number;
+  constructor(timeout: number, options?: MpoolErrorOptions) {
+    super(
+      `The task ran for more than ${timeout} ms, counted from when it started, so its worker was stopped and replaced. ` +
+        'Raise `timeout`, or split the work into smaller tasks.',
+      options,
+    );
+    this.timeout = timeout;
+  }
+}
+
+/** The call's AbortSignal fired: queued work was dropped and running work stopped. */
+export class AbortError extends Error {
+  override name = 'AbortError';
+  readonly code = 'ABORT_ERR';
+  constructor(
+    message = 'The operation was aborted by its signal; queued work was dropped.',
+    options?: MpoolErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** An argument or a result could not be copied between threads or processes (structured clone). */
+export class SerializationError extends Error {
+  override name = 'SerializationError';
+  /** Position of the offending item in the call's input. */
+  readonly index: number;
+  readonly direction: 'argument' | 'result';
+  constructor(index: number, direction: 'argument' | 'result', reason: string, options?: MpoolErrorOptions) {
+    super(
+      `The ${direction} of item ${index} cannot be sent between workers: ${reason}. ` +
+        'Only structured-cloneable values (no functions, sockets or class instances with methods) can cross.',
+      options,
+    );
+    this.index = index;
+    this.direction = direction;
+  }
+}
+
+/** The pool's `initializer` threw in a worker; the pool terminated itself. */
+export class InitializerError extends Error {
+  override name = 'InitializerError';
+  constructor(options?: MpoolErrorOptions) {
+    super(
+      'The pool initializer failed in a worker, so the pool was terminated (Python would restart workers forever). ' +
+        'See `cause` for the initializer error.',
+      options,
+    );
+  }
+}
+
+/** A `callback` or `errorCallback` threw. The result rejects with this error instead of hanging. */
+export class CallbackError extends Error {
+  override name = 'CallbackError';
+  readonly callback: 'callback' | 'errorCallback';
+  constructor(callback: 'callback' | 'errorCallback', options?: MpoolErrorOptions) {
+    super(
+      `The ${callback} passed to this call threw; see \`cause\`. The pool itself is unaffected.`,
+      options,
+    );
+    this.callback = callback;
+  }
+}
+
+/** An error as it crosses the wire: data only, never code. */
+export type WireError =
+  | {
+      kind: 'error';
+      ctor: string;
+      name: string;
+      message: string;
+      stack: string | undefined;
+      props: Record<string, unknown>;
+      cause?: WireError;
+      errors?: WireError[];
+    }
+  | { kind: 'value'; value: unknown };
+
+const BUILTINS: Record<string, new (message?: string) => Error> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+const OWN_SKIP = new Set(['name', 'message', 'stack', 'cause', 'errors']);
+
+function cloneable(value: unknown): unknown {
+  try {
+    return structuredClone(value);
+  } catch {
+    return `[uncloneable ${Object.prototype.toString.call(value)}]`;
+  }
+}
+
+/** Turns anything thrown in a worker into data that keeps its class name, fields, cause and stack. */
+export function serializeError(err: unknown, depth = 0): WireError {
+  if (!(err instanceof Error)) {
+    return { kind: 'value', value: cloneable(err) };
+  }
+  const ctor = err.constructor?.name ?? 'Error';
+  const props: Record<string, unknown> = {};
+  for (const key of Object.keys(err)) {
+    if (!OWN_SKIP.has(key)) props[key] = cloneable((err as unknown as Record<string, unknown>)[key]);
+  }
+  const wire: WireError = {
+    kind: 'error',
+    ctor,
+    name: err.name === 'Error' && ctor !== 'Error' ? ctor : err.name,
+    message: err.message,
+    stack: err.stack,
+    props,
+  };
+  if (err.cause !== undefined && depth < 8) wire.cause = serializeError(err.cause, depth + 1);
+  if (err instanceof AggregateError && depth < 8) {
+    wire.errors = err.errors.map((e) => serializeError(e, depth + 1));
+  }
+  return wire;
+}
+
+/**
+ * Rebuilds a worker's error in the pool. Built-in classes come back as themselves; other classes come back as
+ * `Error` with their original `name`. Fields, `code`, `cause` and the worker-side stack are kept.
+ */
+export function deserializeError(wire: WireError): unknown {
+  if (wire.kind === 'value') return wire.value;
+  let err: Error;
+  if (wire.ctor === 'AggregateError' || wire.errors) {
+    err = new AggregateError((wire.errors ?? []).map(deserializeError), wire.message);
+  } else {
+    const Ctor = BUILTINS[wire.ctor] ?? Error;
+    err = new Ctor(wire.message);
+  }
+  if (err.name !== wire.name) {
+    Object.defineProperty(err, 'name', {
+      value: wire.name,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
+  Object.assign(err, wire.props);
+  if (wire.cause) {
+    Object.defineProperty(err, 'cause', {
+      value: deserializeError(wire.cause),
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
+  Object.defineProperty(err, 'stack', {
+    value: wire.stack ?? `${wire.name}: ${wire.message}`,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+  return err;
+}

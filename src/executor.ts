@@ -1,0 +1,47 @@
+// The one small interface between the Python-facing Pool and whatever runs chunks (threads, processes, Redis).
+import type { FnRef } from './protocol.js';
+
+/** One chunk of a call: a few input items that a worker runs in order, as one task (Python's meaning). */
+export interface ChunkJob {
+  id: number;
+  fnId: number;
+  fn: FnRef;
+  items: readonly unknown[];
+  star: boolean;
+  /** Input position of the first item, so errors can name the item. */
+  base: number;
+  /** Milliseconds the chunk may run once started; null for no limit. */
+  timeout: number | null;
+  /** How many more times the chunk may run if its worker is lost. */
+  retries: number;
+}
+
+export type ChunkResult = { ok: true; values: ArrayLike<unknown> } | { ok: false; error: unknown };
+
+/** How an executor reports back. It never knows about map, imap or callbacks. */
+export interface ExecutorHooks {
+  settle(id: number, result: ChunkResult): void;
+  /** The executor cannot go on (for instance the initializer fails); the pool terminates. */
+  fatal(error: Error): void;
+}
+
+export interface Executor {
+  /** How many chunks can run at once. */
+  readonly size: number;
+  submit(job: ChunkJob): void;
+  /** Drops these chunks; with stopRunning, workers running one of them are stopped and replaced. */
+  cancel(ids: ReadonlySet<number>, stopRunning: boolean): void;
+  /** Stops the workers once everything submitted has settled. */
+  close(): Promise<void>;
+  /** Stops the workers now; unsettled chunks are never reported. */
+  terminate(): Promise<void>;
+}
+
+/** What every executor is built from, after resolveOptions(). */
+export interface ExecutorConfig {
+  size: number;
+  initializer: FnRef | null;
+  initargs: unknown[];
+  maxtasksperchild: number | null;
+  maxHeapMb: number | null;
+}

@@ -1,0 +1,25 @@
+// The public face of mpool: exports only.
+export { AsyncResult, type Callbacks } from './async-result.js';
+export {
+  AbortError,
+  CallbackError,
+  InitializerError,
+  NotReadyError,
+  PoolStateError,
+  SerializationError,
+  TaskTimeoutError,
+  TimeoutError,
+  type WorkerExit,
+  WorkerLostError,
+} from './errors.js';
+export { cpuCount, type PoolOptions } from './options.js';
+export {
+  type ApplyOptions,
+  type CallOptions,
+  type ImapOptions,
+  type MapOptions,
+  Pool,
+  type PoolState,
+} from './pool.js';
+export type { Progress, ProgressOptions } from './progress.js';
+export { isWorker, task } from './task.js';

@@ -1,0 +1,394 @@
+// Pool: Python's multiprocessing.Pool API (apply, map, imap, starmap, close/join/terminate) and its lifecycle.
+import { AsyncResult, type Callbacks } from './async-result.js';
+import { Call, type CallConsumer, type CallHost, type ChunkOwner } from './call.js';
+import { defaultChunksize, isSource, type Source } from './chunks.js';
+import { AbortError, PoolStateError } from './errors.js';
+import type { ChunkJob, ChunkResult, Executor } from './executor.js';
+import { ImapIterator } from './imap.js';
+import {
+  type PoolOptions,
+  type ResolvedPoolOptions,
+  received,
+  resolveChunksize,
+  resolveLimits,
+  resolveOptions,
+} from './options.js';
+import { createProgress, type ProgressOptions } from './progress.js';
+import type { FnRef } from './protocol.js';
+import { createExecutor } from './runtime/index.js';
+import { toFnRef } from './task.js';
+
+type AnyFn = (...args: any[]) => unknown;
+
+/** Options every call takes. */
+export interface CallOptions {
+  /** Cancels the call: queued work is dropped, running work stopped, and the result rejects with AbortError. */
+  signal?: AbortSignal | undefined;
+  /** Milliseconds each task (chunk) may run once started. @default the pool's `timeout` */
+  timeout?: number | undefined;
+  /** Times a task whose worker died is run again; the function must be idempotent. @default the pool's `retries` */
+  retries?: number | undefined;
+}
+
+export interface ApplyOptions<R> extends CallOptions, Callbacks<R> {}
+
+export interface MapOptions<R> extends CallOptions, Callbacks<R[]>, ProgressOptions {
+  /** Items per task. @default ceil(len / (4 × processes)) for arrays; adaptive for other inputs */
+  chunksize?: number | undefined;
+}
+
+export interface ImapOptions extends CallOptions, ProgressOptions {
+  /** Items per task. @default 1 */
+  chunksize?: number | undefined;
+  /** Most chunks in flight or finished but unread; input is read no further ahead. @default max(16, 4 × processes) */
+  buffersize?: number | undefined;
+}
+
+/** Arguments of `fn` as applyAsync takes them: optional only when `fn` takes none. */
+type ApplyArgs<F extends AnyFn, O> =
+  [] extends Parameters<F> ? [args?: Parameters<F>, options?: O] : [args: Parameters<F>, options?: O];
+
+export type PoolState = 'running' | 'closing' | 'closed' | 'terminated';
+
+/**
+ * A pool of workers with Python's `multiprocessing.Pool` API. Tasks run on worker threads (default) or
+ * child processes (`context: 'process'`).
+ *
+ * @example
+ * await using pool = new Pool();
+ * const result = pool.mapAsync((x: number) => x * x, [1, 2, 3, 4, 5]);
+ * console.log(await result.get()); // [1, 4, 9, 16, 25]
+ */
+export class Pool implements AsyncDisposable {
+  #state: PoolState = 'running';
+  readonly #options: ResolvedPoolOptions;
+  readonly #executor: Executor;
+  readonly #owners = new Map<number, ChunkOwner>();
+  readonly #active = new Set<ChunkOwner>();
+  readonly #fnIds = new Map<string, number>();
+  #nextChunk = 1;
+  #idle: (() => void) | null = null;
+  #stopped: Promise<void> | null = null;
+  #fatal: Error | null = null;
+  readonly #host: CallHost = {
+    submit: (job, owner) => this.#submit(job, owner),
+    cancel: (ids, stopRunning) => {
+      for (const id of ids) this.#owners.delete(id);
+      this.#executor.cancel(ids, stopRunning);
+    },
+    forget: (owner) => this.#forget(owner),
+  };
+
+  constructor(options: PoolOptions = {}) {
+    this.#options = resolveOptions(options);
+    this.#executor = createExecutor(this.#options, {
+      settle: (id, result) => this.#settle(id, result),
+      fatal: (error) => this.#onFatal(error),
+    });
+  }
+
+  /** Lifecycle: 'running', then 'closing' after close(), 'closed' after join(), or 'terminated'. */
+  get state(): PoolState {
+    return this.#state;
+  }
+
+  /** Number of workers. */
+  get processes(): number {
+    return this.#executor.size;
+  }
+
+  /** Calls `fn(...args)` in a worker and resolves with its result. */
+  async apply<F extends AnyFn>(fn: F, ...rest: ApplyArgs<F, CallOptions>): Promise<Awaited<ReturnType<F>>> {
+    return this.applyAsync(fn, ...(rest as ApplyArgs<F, ApplyOptions<Awaited<ReturnType<F>>>>)).get();
+  }
+
+  /** Calls `fn(...args)` in a worker; returns an AsyncResult at once. */
+  applyAsync<F extends AnyFn>(
+    fn: F,
+    ...[args = [] as unknown as Parameters<F>, options = {}]: ApplyArgs<
+      F,
+      ApplyOptions<Awaited<ReturnType<F>>>
+    >
+  ): AsyncResult<Awaited<ReturnType<F>>> {
+    this.#checkRunning();
+    const [fnId, ref] = this.#fnRef(fn);
+    if (!Array.isArray(args))
+      throw new TypeError(`Expected \`args\` to be an array of arguments, got ${received(args)}`);
+    const { timeout, retries } = resolveLimits(options, this.#options);
+    const { signal } = options;
+    return new AsyncResult<Awaited<ReturnType<F>>>(
+      (fulfil, fail) => {
+        let id = 0;
+        const onAbort = (): void => owner.abort(new AbortError(undefined, { cause: signal?.reason }), true);
+        const owner: ChunkOwner = {
+          settle: (_id, result) => {
+            this.#forget(owner);
+            signal?.removeEventListener('abort', onAbort);
+            if (result.ok) fulfil(result.values[0] as Awaited<ReturnType<F>>);
+            else fail(result.error);
+          },
+          abort: (error, stopRunning) => {
+            this.#host.cancel(new Set([id]), stopRunning);
+            this.#forget(owner);
+            signal?.removeEventListener('abort', onAbort);
+            fail(error);
+          },
+        };
+        if (signal?.aborted) return fail(new AbortError(undefined, { cause: signal.reason }));
+        signal?.addEventListener('abort', onAbort, { once: true });
+        id = this.#submit({ fnId, fn: ref, items: [args], star: true, base: 0, timeout, retries }, owner);
+      },
+      { callback: options.callback, errorCallback: options.errorCallback },
+    );
+  }
+
+  /** Python's `map`: applies `fn` to every item, in parallel, and resolves with the results in input order. */
+  async map<T, R>(
+    fn: (item: T) => R,
+    iterable: Source<T>,
+    chunksize?: number | MapOptions<Awaited<R>>,
+  ): Promise<Awaited<R>[]> {
+    return this.mapAsync(fn, iterable, chunksize).get();
+  }
+
+  /** Python's `map_async`: like map, but returns an AsyncResult at once. */
+  mapAsync<T, R>(
+    fn: (item: T) => R,
+    iterable: Source<T>,
+    chunksize?: number | MapOptions<Awaited<R>>,
+  ): AsyncResult<Awaited<R>[]> {
+    return this.#collect(fn, iterable, chunksize, false) as AsyncResult<Awaited<R>[]>;
+  }
+
+  /** Python's `starmap`: each item is a tuple of arguments, spread into `fn`. */
+  async starmap<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    iterable: Source<A>,
+    chunksize?: number | MapOptions<Awaited<R>>,
+  ): Promise<Awaited<R>[]> {
+    return this.starmapAsync(fn, iterable, chunksize).get();
+  }
+
+  /** Python's `starmap_async`. */
+  starmapAsync<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    iterable: Source<A>,
+    chunksize?: number | MapOptions<Awaited<R>>,
+  ): AsyncResult<Awaited<R>[]> {
+    return this.#collect(fn, iterable, chunksize, true) as AsyncResult<Awaited<R>[]>;
+  }
+
+  /** Python's `imap`: results in input order, as they are ready; input is read only as results are consumed. */
+  imap<T, R>(
+    fn: (item: T) => R,
+    iterable: Source<T>,
+    chunksize?: number | ImapOptions,
+  ): AsyncIterableIterator<Awaited<R>> {
+    return this.#stream(fn, iterable, chunksize, true);
+  }
+
+  /** Python's `imap_unordered`: results in the order they finish. */
+  imapUnordered<T, R>(
+    fn: (item: T) => R,
+    iterable: Source<T>,
+    chunksize?: number | ImapOptions,
+  ): AsyncIterableIterator<Awaited<R>> {
+    return this.#stream(fn, iterable, chunksize, false);
+  }
+
+  /** Stops taking new work; what is queued still runs. Then call join(). */
+  close(): void {
+    if (this.#state === 'running') this.#state = 'closing';
+  }
+
+  /** Waits for the work to finish and the workers to exit. Call close() (or terminate()) first. */
+  async join(): Promise<void> {
+    if (this.#state === 'running') {
+      throw new PoolStateError(
+        'join() was called before close() or terminate(): call pool.close() first.',
+        'running',
+      );
+    }
+    if (this.#state === 'terminated') return this.#stopped ?? undefined;
+    if (this.#active.size > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    this.#stopped ??= this.#executor.close();
+    await this.#stopped;
+    if (this.#state === 'closing') this.#state = 'closed';
+  }
+
+  /** Stops the workers now. Every unfinished result rejects with a PoolStateError. */
+  async terminate(): Promise<void> {
+    if (this.#state === 'terminated') return this.#stopped ?? undefined;
+    if (this.#state === 'closed') return;
+    this.#state = 'terminated';
+    const error = new PoolStateError(
+      this.#fatal
+        ? `The pool was terminated: ${this.#fatal.message}`
+        : 'The pool was terminated before this task finished.',
+      'terminated',
+      { cause: this.#fatal ?? undefined },
+    );
+    for (const owner of [...this.#active]) owner.abort(error, false);
+    this.#idle?.();
+    this.#stopped = this.#executor.terminate();
+    await this.#stopped;
+  }
+
+  /** `await using pool = new Pool()` closes and joins gracefully when the block ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#state === 'running') this.close();
+    await this.join();
+  }
+
+  #checkRunning(): void {
+    if (this.#state === 'running') return;
+    const why = this.#fatal ? ` (${this.#fatal.message})` : '';
+    throw new PoolStateError(
+      `Pool not running: it is ${this.#state}${why}. Create a new Pool for more work.`,
+      this.#state,
+      { cause: this.#fatal ?? undefined },
+    );
+  }
+
+  #fnRef(fn: unknown): [number, FnRef] {
+    const ref = toFnRef(fn);
+    const key = ref.kind === 'inline' ? ref.source : ref.key;
+    let id = this.#fnIds.get(key);
+    if (id === undefined) {
+      id = this.#fnIds.size + 1;
+      this.#fnIds.set(key, id);
+    }
+    return [id, ref];
+  }
+
+  #submit(job: Omit<ChunkJob, 'id'>, owner: ChunkOwner): number {
+    const id = this.#nextChunk++;
+    this.#owners.set(id, owner);
+    this.#active.add(owner);
+    this.#executor.submit({ ...job, id });
+    return id;
+  }
+
+  #settle(id: number, result: ChunkResult): void {
+    const owner = this.#owners.get(id);
+    if (!owner) return;
+    this.#owners.delete(id);
+    owner.settle(id, result);
+  }
+
+  #forget(owner: ChunkOwner): void {
+    this.#active.delete(owner);
+    if (this.#active.size === 0 && this.#idle) {
+      const resolve = this.#idle;
+      this.#idle = null;
+      resolve();
+    }
+  }
+
+  #onFatal(error: Error): void {
+    if (this.#fatal || this.#state === 'terminated') return;
+    this.#fatal = error;
+    const owners = [...this.#active];
+    for (const owner of owners) owner.abort(error, false);
+    void this.terminate();
+  }
+
+  #plan(
+    fn: unknown,
+    iterable: unknown,
+    options: CallOptions & { chunksize?: number | undefined },
+    star: boolean,
+  ) {
+    const [fnId, ref] = this.#fnRef(fn);
+    if (!isSource(iterable)) {
+      throw new TypeError(
+        `Expected \`iterable\` to be an Iterable or AsyncIterable, got ${received(iterable)}`,
+      );
+    }
+    return {
+      fnId,
+      fn: ref,
+      star,
+      source: iterable,
+      chunksize: resolveChunksize(options.chunksize),
+      ...resolveLimits(options, this.#options),
+      signal: options.signal,
+    };
+  }
+
+  #collect(fn: unknown, iterable: unknown, arg: unknown, star: boolean): AsyncResult<unknown[]> {
+    this.#checkRunning();
+    const options = callOptions<MapOptions<unknown>>(arg);
+    const plan = this.#plan(fn, iterable, options, star);
+    const length = Array.isArray(iterable) ? iterable.length : undefined;
+    const progress = createProgress(options, star ? 'starmap' : 'map');
+    return new AsyncResult<unknown[]>(
+      (fulfil, fail) => {
+        const results: unknown[] = length === undefined ? [] : new Array(length);
+        const consumer: CallConsumer = {
+          chunk: (_seq, base, values) => {
+            for (let i = 0; i < values.length; i++) results[base + i] = values[i];
+            call.release();
+          },
+          chunkError: (_seq, error) => {
+            call.stop(false);
+            progress?.stop();
+            fail(error);
+          },
+          fail: (error) => {
+            progress?.stop();
+            fail(error);
+          },
+          end: (count) => {
+            results.length = count;
+            progress?.stop();
+            fulfil(results);
+          },
+        };
+        const call = new Call(
+          this.#host,
+          {
+            ...plan,
+            chunksize:
+              plan.chunksize ??
+              (length === undefined ? 'adaptive' : defaultChunksize(length, this.processes)),
+            window: length === undefined ? Math.max(16, 4 * this.processes) : Number.POSITIVE_INFINITY,
+            onProgress: progress?.update,
+          },
+          consumer,
+        );
+        this.#active.add(call);
+        call.start();
+      },
+      { callback: options.callback, errorCallback: options.errorCallback },
+    );
+  }
+
+  #stream(fn: unknown, iterable: unknown, arg: unknown, ordered: boolean): AsyncIterableIterator<any> {
+    this.#checkRunning();
+    const options = callOptions<ImapOptions>(arg);
+    const plan = this.#plan(fn, iterable, options, false);
+    const buffersize =
+      options.buffersize === undefined
+        ? Math.max(16, 4 * this.processes)
+        : resolveChunksize(options.buffersize)!;
+    const progress = createProgress(options, ordered ? 'imap' : 'imapUnordered');
+    const iterator = new ImapIterator<unknown>(ordered, progress);
+    const call = new Call(
+      this.#host,
+      { ...plan, chunksize: plan.chunksize ?? 1, window: buffersize, onProgress: progress?.update },
+      iterator,
+    );
+    iterator.attach(call);
+    this.#active.add(call);
+    call.start();
+    return iterator;
+  }
+}
+
+function callOptions<O extends object>(arg: unknown): O {
+  if (arg === undefined || arg === null) return {} as O;
+  if (typeof arg === 'number') return { chunksize: arg } as O;
+  if (typeof arg === 'object') return arg as O;
+  throw new TypeError(`Expected a chunksize (integer >= 1) or an options object, got ${received(arg)}`);
+}

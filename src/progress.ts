@@ -1,0 +1,71 @@
+// Progress reporting for long calls: a callback, and a cli-progress bar on stderr when it is a terminal.
+import cliProgress from 'cli-progress';
+
+export interface Progress {
+  /** Items finished so far. */
+  done: number;
+  /** Items in all, when known (arrays, or once the input is exhausted). */
+  total: number | undefined;
+}
+
+export interface ProgressOptions {
+  /** Draw a progress bar on stderr (only when stderr is a TTY). @default false */
+  progress?: boolean | undefined;
+  /** Called as chunks finish. */
+  onProgress?: ((progress: Progress) => void) | undefined;
+}
+
+export interface ProgressReporter {
+  update(done: number, total: number | undefined): void;
+  stop(): void;
+}
+
+export function createProgress(options: ProgressOptions, label: string): ProgressReporter | undefined {
+  const { onProgress } = options;
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new TypeError(
+      `Expected \`onProgress\` to be a function, got \`${String(onProgress)}\` (${typeof onProgress})`,
+    );
+  }
+  const bar =
+    options.progress && process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: `${label} {bar} {percentage}% | {value}/{total} | {eta_formatted} left`,
+            hideCursor: true,
+            clearOnComplete: false,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  if (!bar && !onProgress) return undefined;
+  let started = false;
+  return {
+    update(done, total) {
+      if (bar) {
+        if (!started) {
+          bar.start(total ?? done, 0);
+          started = true;
+        }
+        if (total !== undefined) bar.setTotal(total);
+        else if (done > bar.getTotal()) bar.setTotal(done);
+        bar.update(done);
+      }
+      if (onProgress) {
+        try {
+          onProgress({ done, total });
+        } catch (err) {
+          // Progress is advisory: its failure must not fail the work, but it must not vanish either.
+          process.emitWarning(
+            `onProgress threw: ${err instanceof Error ? err.message : String(err)}`,
+            'MpoolWarning',
+          );
+        }
+      }
+    },
+    stop() {
+      if (bar && started) bar.stop();
+    },
+  };
+}

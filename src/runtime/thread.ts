@@ -1,0 +1,54 @@
+// Runtime on worker_threads: one Worker per slot, speaking the protocol over its message port.
+import { Worker } from 'node:worker_threads';
+import type { WorkerExit } from '../errors.js';
+import type { ExecutorConfig } from '../executor.js';
+import type { FromWorker } from '../protocol.js';
+import type { WorkerEvents, WorkerHandle } from './local.js';
+
+const entry = new URL(
+  `../worker/thread-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+  import.meta.url,
+);
+
+// Under tsx our own sources are .ts, and Node 20 does not pass tsx's hooks on to worker threads:
+// start the worker from a tiny script that registers tsx first.
+function workerSource(): { file: string | URL; eval: boolean } {
+  if (!entry.pathname.endsWith('.ts')) return { file: entry, eval: false };
+  const esm = import.meta.resolve('tsx/esm/api');
+  const cjs = import.meta.resolve('tsx/cjs/api');
+  const code = `Promise.all([import(${JSON.stringify(esm)}), import(${JSON.stringify(cjs)})])
+    .then(([e, c]) => { e.register(); c.register(); return import(${JSON.stringify(entry.href)}); })
+    .catch((err) => { console.error(err); process.exit(70); });`;
+  return { file: code, eval: true };
+}
+
+function why(code: number, error: Error | undefined): string {
+  if (error) {
+    const oom = (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
+    return oom ? 'out of memory (maxHeapMb)' : `${error.name}: ${error.message}`;
+  }
+  return code === 0 ? 'the worker exited' : `the worker exited with code ${code}`;
+}
+
+export function spawnThread(workerId: number, events: WorkerEvents, config: ExecutorConfig): WorkerHandle {
+  const source = workerSource();
+  const worker = new Worker(source.file, {
+    eval: source.eval,
+    workerData: { mpoolWorker: workerId },
+    resourceLimits: config.maxHeapMb ? { maxOldGenerationSizeMb: config.maxHeapMb } : undefined,
+  });
+  let error: Error | undefined;
+  worker.on('message', (message: FromWorker) => events.message(message));
+  worker.on('error', (err) => {
+    error = err;
+  });
+  worker.on('exit', (code) => {
+    const exit: WorkerExit = { exitCode: code, signal: null, reason: why(code, error) };
+    events.exit(exit);
+  });
+  return {
+    send: (message, transfer) => worker.postMessage(message, transfer),
+    kill: () => void worker.terminate(),
+    keepAlive: (yes) => (yes ? worker.ref() : worker.unref()),
+  };
+}
