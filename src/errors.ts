@@ -101,7 +101,7 @@ export class SerializationError extends Error {
   readonly direction: 'argument' | 'result';
   constructor(index: number, direction: 'argument' | 'result', reason: string, options?: MpoolErrorOptions) {
     super(
-      `The ${direction} of item ${index} cannot be sent between workers: ${reason}. ` +
+      `The ${direction} of item ${index} cannot be sent between workers: ${reason.replace(/\.+$/, '')}. ` +
         'Only structured-cloneable values (no functions, sockets or class instances with methods) can cross.',
       options,
     );

@@ -66,20 +66,30 @@ export function startLoop(port: LoopPort): void {
         try {
           post({ type: 'results', results: [r], busyMs: 0 });
         } catch (err) {
-          post({ type: 'results', results: [uncloneable(r.id, err)], busyMs: 0 });
+          post({ type: 'results', results: [uncloneable(r, err)], busyMs: 0 });
         }
       }
     }
   };
 
   const chunkBase = new Map<number, number>();
-  const uncloneable = (id: number, err: unknown): WireOutcome => {
-    const reason = err instanceof Error ? err.message : String(err);
-    return {
-      id,
-      ok: false,
-      error: serializeError(new SerializationError(chunkBase.get(id) ?? 0, 'result', reason)),
-    };
+  // Names the exact item whose result cannot be cloned; only runs on that failure path.
+  const uncloneable = (outcome: WireOutcome, err: unknown): WireOutcome => {
+    let index = 0;
+    let reason = err instanceof Error ? err.message : String(err);
+    if (outcome.ok) {
+      for (let i = 0; i < outcome.values.length; i++) {
+        try {
+          structuredClone(outcome.values[i]);
+        } catch (itemErr) {
+          index = i;
+          reason = itemErr instanceof Error ? itemErr.message : String(itemErr);
+          break;
+        }
+      }
+    }
+    const error = new SerializationError((chunkBase.get(outcome.id) ?? 0) + index, 'result', reason);
+    return { id: outcome.id, ok: false, error: serializeError(error) };
   };
 
   const push = (outcome: WireOutcome): void => {

@@ -1,0 +1,34 @@
+// Shared test helpers: run one suite against every local runtime, and close pools whatever happens.
+import { Pool, type PoolOptions } from '../src/index.js';
+
+export const CONTEXTS = ['thread', 'process'] as const;
+export type Context = (typeof CONTEXTS)[number];
+
+/** Runs `body` with a fresh pool and always terminates it, so a failing test leaves no workers behind. */
+export async function withPool<T>(options: PoolOptions, body: (pool: Pool) => Promise<T>): Promise<T> {
+  const pool = new Pool(options);
+  try {
+    return await body(pool);
+  } finally {
+    await pool.terminate();
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Whether a PID is gone (zombies count as gone: PID 1 here does not reap). */
+export async function processGone(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  const { readFile } = await import('node:fs/promises');
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
