@@ -1,0 +1,30 @@
+// Module-level tasks for the examples: workers import this module and find each task by its place in it.
+import { task } from '../src/index.js';
+
+/** JavaScript has no ZeroDivisionError (5 / 0 is Infinity), so the seed's intent is spelled out. */
+export class ZeroDivisionError extends Error {
+  override name = 'ZeroDivisionError';
+}
+
+/**
+ * The seed's `divide(x, y)`. Like Python, it insists on both arguments, so the seed's mistake (map passing
+ * one tuple) fails the way it does in Python instead of quietly returning NaN.
+ */
+export const divide = task(import.meta.url, (...args: [x: number, y: number]) => {
+  if (args.length < 2) throw new TypeError("divide() missing 1 required positional argument: 'y'");
+  const [x, y] = args;
+  if (y === 0) throw new ZeroDivisionError('division by zero');
+  return x / y;
+});
+
+/** time.sleep(1): blocks the worker's thread, as a CPU-bound task would. */
+export const blockingTask = task(import.meta.url, (num: number) => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  return num * num;
+});
+
+/** await asyncio.sleep(1): the worker awaits the promise the task returns. */
+export const asyncTask = task(import.meta.url, async (num: number) => {
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return num * num;
+});

@@ -1,0 +1,69 @@
+// Runs each of the seed's examples as a user would, in its own process, and checks what it prints.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+async function example(name: string): Promise<string> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', `examples/${name}.ts`], {
+    cwd: root,
+    timeout: 60_000,
+  });
+  return stdout;
+}
+
+describe('the seed examples', () => {
+  it('squares prints [1, 4, 9, 16, 25]', async () => {
+    assert.equal((await example('squares')).trim(), '[ 1, 4, 9, 16, 25 ]');
+  });
+
+  it('large data doubles 1,000,000 items', async () => {
+    const out = await example('large-data');
+    assert.match(out, /^1000000$/m);
+    assert.match(out, /^last value: 1999998$/m);
+  });
+
+  it('slow tasks take ceil(5 / workers) seconds, blocking or async', async () => {
+    const out = await example('slow-tasks');
+    const cpus = Number(/has (\d+) CPUs/.exec(out)?.[1]);
+    const lines = [...out.matchAll(/^(blocking|async) sleep, (\d+) workers: (\[.*\]) in ([\d.]+) s$/gm)];
+    assert.equal(lines.length, 4);
+    for (const [, , workers, values, seconds] of lines) {
+      assert.equal(values, '[1,4,9,16,25]');
+      const expected = Math.ceil(5 / Number(workers));
+      // Each worker runs one 1-second task at a time, so the wall time is at least ceil(5 / workers) s.
+      assert.ok(Number(seconds) >= expected - 0.05, `${seconds} s with ${workers} workers`);
+      assert.ok(Number(seconds) < expected + 2, `${seconds} s with ${workers} workers`);
+    }
+    assert.equal(lines.filter((l) => Number(l[2]) === cpus).length, 2);
+  });
+
+  it('pool size uses cpuCount()', async () => {
+    const out = await example('pool-size');
+    const { availableParallelism } = await import('node:os');
+    assert.match(out, new RegExp(`^processes: ${availableParallelism()}$`, 'm'));
+    assert.match(out, /^\[ 1, 4, 9, 16, 25 \]$/m);
+  });
+
+  it('error callback: the seed form fails with TypeError, starmap with the division error', async () => {
+    const out = await example('error-callback');
+    assert.equal(
+      out,
+      [
+        "The seed's version, map_async(divide, data):",
+        "Error occurred: divide() missing 1 required positional argument: 'y'",
+        "result.get() rejected with TypeError: divide() missing 1 required positional argument: 'y'",
+        'The intended version, starmapAsync(divide, data):',
+        'Error occurred: division by zero',
+        'result.get() rejected with ZeroDivisionError: division by zero',
+        'Without the zero, starmap returns every quotient:',
+        '[ 5, 5 ]',
+        '',
+      ].join('\n'),
+    );
+  });
+});
