@@ -7,7 +7,7 @@ import { asyncTask, blockingTask } from './tasks.js';
 async function timed(
   label: string,
   processes: number,
-  fn: typeof blockingTask | typeof asyncTask,
+  fn: (num: number) => number | Promise<number>,
 ): Promise<void> {
   const tasks = [1, 2, 3, 4, 5];
   const start = performance.now();
