@@ -31,7 +31,16 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-export function startLoop(port: LoopPort): void {
+export interface LoopOptions {
+  /**
+   * Whether the loop owns its thread or process: then it reports process.exit() and uncaught exceptions on
+   * the way out. Tests that run the loop in-process over a MessageChannel turn this off.
+   * @default true
+   */
+  ownsProcess?: boolean;
+}
+
+export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = {}): void {
   const refs = new Map<number, FnRef>();
   const queue: WireChunk[] = [];
   let head = 0;
@@ -165,13 +174,15 @@ export function startLoop(port: LoopPort): void {
   };
 
   // A task that calls process.exit() or throws from a timer takes the worker down; say which chunk it was.
-  process.on('exit', (code) => {
-    if (running !== null || buffer.length > 0) sayDying(null, code);
-  });
-  process.on('uncaughtException', (err) => {
-    sayDying(serializeError(err), 1);
-    port.exit(1);
-  });
+  if (ownsProcess) {
+    process.on('exit', (code) => {
+      if (running !== null || buffer.length > 0) sayDying(null, code);
+    });
+    process.on('uncaughtException', (err) => {
+      sayDying(serializeError(err), 1);
+      port.exit(1);
+    });
+  }
 
   const init = async (initializer: FnRef | null, initargs: unknown[]): Promise<void> => {
     try {

@@ -1,0 +1,258 @@
+// The Python-facing API, run against every local runtime.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AsyncResult, CallbackError, cpuCount, Pool, PoolStateError } from '../src/index.js';
+import { add, countCalls, init, initArgs, slowSqr, sqr, workerIdentity } from './fixtures/tasks.js';
+import { CONTEXTS, sleep, withPool } from './helpers.js';
+
+for (const context of CONTEXTS) {
+  describe(`Pool (${context})`, () => {
+    it('defaults processes to cpuCount()', async () => {
+      await withPool({ context }, async (pool) => {
+        assert.equal(pool.processes, cpuCount());
+        assert.equal(pool.state, 'running');
+      });
+    });
+
+    it('apply and applyAsync call fn(...args), with callback', async () => {
+      await withPool({ processes: 2, context }, async (pool) => {
+        assert.equal(await pool.apply(add, [2, 3]), 5);
+        assert.equal(await pool.apply(() => 42), 42);
+        const seen: number[] = [];
+        const result = pool.applyAsync((a: number, b: number) => a * b, [6, 7], {
+          callback: (v) => seen.push(v),
+        });
+        assert.ok(result instanceof AsyncResult);
+        assert.equal(await result.get(), 42);
+        assert.deepEqual(seen, [42]);
+        assert.equal(result.ready(), true);
+        assert.equal(result.successful(), true);
+      });
+    });
+
+    it('map keeps input order for every chunksize', async () => {
+      await withPool({ processes: 3, context }, async (pool) => {
+        const xs = Array.from({ length: 103 }, (_, i) => i);
+        const expected = xs.map((x) => x * x);
+        for (const chunksize of [undefined, 1, 2, 7, 50, 1000]) {
+          assert.deepEqual(await pool.map(sqr, xs, chunksize), expected, `chunksize ${chunksize}`);
+        }
+        assert.deepEqual(await pool.map((x: string) => x.toUpperCase(), 'abc'), ['A', 'B', 'C']);
+      });
+    });
+
+    it('mapAsync fires callback once with the whole list, and is awaitable', async () => {
+      await withPool({ processes: 2, context }, async (pool) => {
+        const calls: number[][] = [];
+        const result = pool.mapAsync(sqr, [1, 2, 3], { callback: (v) => calls.push(v) });
+        assert.deepEqual(await result, [1, 4, 9]);
+        assert.deepEqual(calls, [[1, 4, 9]]);
+      });
+    });
+
+    it('errorCallback fires once with the first error, and get() rejects with it', async () => {
+      await withPool({ processes: 2, context }, async (pool) => {
+        const errors: unknown[] = [];
+        const result = pool.mapAsync(
+          (x: number) => {
+            if (x % 2) throw new RangeError(`odd ${x}`);
+            return x;
+          },
+          [0, 1, 2, 3, 4, 5],
+          { chunksize: 1, errorCallback: (e) => errors.push(e) },
+        );
+        await assert.rejects(result.get(), RangeError);
+        assert.equal(errors.length, 1);
+        assert.ok(errors[0] instanceof RangeError);
+        assert.equal(result.successful(), false);
+      });
+    });
+
+    it('an empty input resolves to [] and still fires callback', async () => {
+      await withPool({ processes: 2, context }, async (pool) => {
+        const seen: unknown[] = [];
+        assert.deepEqual(await pool.mapAsync(sqr, [], { callback: (v) => seen.push(v) }), []);
+        assert.deepEqual(seen, [[]]);
+        assert.deepEqual(await pool.starmap(add, []), []);
+        const out: number[] = [];
+        for await (const v of pool.imap(sqr, [])) out.push(v);
+        assert.deepEqual(out, []);
+      });
+    });
+
+    it('starmap spreads each tuple', async () => {
+      await withPool({ processes: 2, context }, async (pool) => {
+        assert.deepEqual(
+          await pool.starmap(add, [
+            [1, 2],
+            [3, 4],
+          ]),
+          [3, 7],
+        );
+        const result = pool.starmapAsync(
+          (a: string, n: number) => a.repeat(n),
+          [['x', 3] as [string, number]],
+        );
+        assert.deepEqual(await result.get(), ['xxx']);
+      });
+    });
+
+    it('imap yields in input order; imapUnordered in completion order', async () => {
+      await withPool({ processes: 2, context }, async (pool) => {
+        const ordered: number[] = [];
+        for await (const v of pool.imap((x: number) => x * 10, [5, 4, 3, 2, 1])) ordered.push(v);
+        assert.deepEqual(ordered, [50, 40, 30, 20, 10]);
+        const unordered: number[] = [];
+        // The first item is slow, so it finishes last.
+        for await (const v of pool.imapUnordered(
+          (ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(ms), ms)),
+          [300, 1, 1, 1],
+        )) {
+          unordered.push(v);
+        }
+        assert.deepEqual(
+          [...unordered].sort((a, b) => a - b),
+          [1, 1, 1, 300],
+        );
+        assert.equal(unordered.at(-1), 300);
+      });
+    });
+
+    it('imap over an infinite generator reads only what is consumed', async () => {
+      await withPool({ processes: 2, context }, async (pool) => {
+        let produced = 0;
+        function* naturals() {
+          for (let i = 0; ; i++) {
+            produced++;
+            yield i;
+          }
+        }
+        const got: number[] = [];
+        for await (const v of pool.imap(sqr, naturals(), { buffersize: 8 })) {
+          got.push(v);
+          if (got.length === 50) break;
+        }
+        assert.deepEqual(
+          got,
+          Array.from({ length: 50 }, (_, i) => i * i),
+        );
+        await sleep(50);
+        assert.ok(produced <= 50 + 8 + 1, `produced ${produced}`);
+      });
+    });
+
+    it('accepts async iterables and generators as input', async () => {
+      await withPool({ processes: 2, context }, async (pool) => {
+        async function* gen() {
+          for (let i = 1; i <= 20; i++) yield i;
+        }
+        assert.deepEqual(
+          await pool.map(sqr, gen()),
+          Array.from({ length: 20 }, (_, i) => (i + 1) ** 2),
+        );
+        assert.deepEqual(await pool.map(sqr, new Set([3, 4])), [9, 16]);
+      });
+    });
+
+    it('runs async functions and awaits them', async () => {
+      await withPool({ processes: 2, context }, async (pool) => {
+        assert.deepEqual(await pool.map(slowSqr, [1, 2, 3]), [1, 4, 9]);
+        assert.equal(await pool.apply(async (x: number) => x + 1, [1]), 2);
+      });
+    });
+
+    it('module tasks keep their module state between calls', async () => {
+      await withPool({ processes: 1, context }, async (pool) => {
+        assert.deepEqual(await pool.map(countCalls, [null, null, null], 1), [1, 2, 3]);
+      });
+    });
+
+    it('initializer runs once in every worker, replacements included', async () => {
+      await withPool(
+        { processes: 2, context, initializer: init, initargs: ['a', 1], maxtasksperchild: 1 },
+        async (pool) => {
+          const seen = await pool.map(initArgs, [null, null, null, null, null], 1);
+          assert.deepEqual(seen, Array(5).fill(['a', 1]));
+        },
+      );
+    });
+
+    it('maxtasksperchild replaces a worker after that many tasks (a chunk is one task)', async () => {
+      await withPool({ processes: 1, context, maxtasksperchild: 2 }, async (pool) => {
+        const ids = await pool.map(workerIdentity, [0, 0, 0, 0, 0, 0], 1);
+        assert.equal(new Set(ids).size, 3, ids.join(' '));
+        assert.equal(ids[0], ids[1]);
+        assert.notEqual(ids[1], ids[2]);
+        // Chunks of three count once each: two chunks per worker.
+        const chunked = await pool.map(workerIdentity, [0, 0, 0, 0, 0, 0], 3);
+        assert.equal(new Set(chunked).size, 1);
+      });
+    });
+
+    it('a callback that throws rejects the result with CallbackError; the pool goes on', async () => {
+      await withPool({ processes: 2, context }, async (pool) => {
+        const boom = new Error('callback bug');
+        const result = pool.mapAsync(sqr, [1, 2], {
+          callback: () => {
+            throw boom;
+          },
+        });
+        await assert.rejects(result.get(), (e: unknown) => e instanceof CallbackError && e.cause === boom);
+        const failing = pool.applyAsync(
+          () => {
+            throw new TypeError('task');
+          },
+          [],
+          {
+            errorCallback: () => {
+              throw new Error('handler bug');
+            },
+          },
+        );
+        await assert.rejects(
+          failing.get(),
+          (e: unknown) => e instanceof CallbackError && e.callback === 'errorCallback',
+        );
+        assert.deepEqual(await pool.map(sqr, [3]), [9]);
+      });
+    });
+
+    it('lifecycle: close then join; using it afterwards says Pool not running', async () => {
+      const pool = new Pool({ processes: 2, context });
+      await assert.rejects(pool.join(), PoolStateError);
+      const result = pool.mapAsync(slowSqr, [1, 2, 3]);
+      pool.close();
+      assert.equal(pool.state, 'closing');
+      assert.throws(() => pool.mapAsync(sqr, [1]), { name: 'PoolStateError', message: /^Pool not running/ });
+      await assert.rejects(pool.map(sqr, [1]), /^PoolStateError: Pool not running/);
+      await assert.rejects(pool.apply(sqr, [1]), PoolStateError);
+      assert.throws(() => pool.imap(sqr, [1]), PoolStateError);
+      await pool.join();
+      assert.equal(pool.state, 'closed');
+      assert.deepEqual(await result.get(), [1, 4, 9]);
+    });
+
+    it('terminate rejects every outstanding result at once', async () => {
+      const pool = new Pool({ processes: 2, context });
+      const pending = pool.mapAsync(slowSqr, [1, 2, 3, 4], { chunksize: 1 });
+      const single = pool.applyAsync(slowSqr, [5, 10_000]);
+      const started = performance.now();
+      await pool.terminate();
+      await assert.rejects(pending.get(), PoolStateError);
+      await assert.rejects(single.get(), /terminated/);
+      assert.ok(performance.now() - started < 5_000);
+      assert.equal(pool.state, 'terminated');
+      assert.throws(() => pool.applyAsync(sqr, [1]), /Pool not running/);
+    });
+
+    it('await using closes and joins gracefully', async () => {
+      let result: AsyncResult<number[]>;
+      {
+        await using pool = new Pool({ processes: 2, context });
+        result = pool.mapAsync(slowSqr, [1, 2, 3]);
+      }
+      assert.equal(result.ready(), true);
+      assert.deepEqual(await result.get(), [1, 4, 9]);
+    });
+  });
+}
