@@ -135,6 +135,44 @@ export class CallbackError extends Error {
   }
 }
 
+/** Formats a received value for an error message: `0` (number). */
+export function received(value: unknown): string {
+  let shown: string;
+  try {
+    shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  } catch {
+    shown = Object.prototype.toString.call(value);
+  }
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  return `\`${shown.length > 60 ? `${shown.slice(0, 57)}...` : shown}\` (${type})`;
+}
+
+/** Redis stayed unreachable longer than `redisTimeout`; the pool gave up on its unfinished tasks. */
+export class RedisUnavailableError extends Error {
+  override name = 'RedisUnavailableError';
+  /** The server, without its password. */
+  readonly server: string;
+  readonly downMs: number;
+  constructor(server: string, downMs: number, options?: MpoolErrorOptions) {
+    super(
+      `Redis at ${server} was unreachable for ${Math.round(downMs)} ms, longer than \`redisTimeout\`, so the pool gave up on its unfinished tasks and was terminated. ` +
+        'Check that Redis is running and reachable, or raise `redisTimeout` to ride out longer outages.',
+      options,
+    );
+    this.server = server;
+    this.downMs = downMs;
+  }
+}
+
+/** A worker node refused a task: unknown task name, an unsigned or wrongly signed inline function, or a payload over the size cap. */
+export class TaskRefusedError extends Error {
+  override name = 'TaskRefusedError';
+  readonly code = 'MPOOL_TASK_REFUSED';
+  constructor(message: string, options?: MpoolErrorOptions) {
+    super(message, options);
+  }
+}
+
 /** An error as it crosses the wire: data only, never code. */
 export type WireError =
   | {
@@ -157,6 +195,14 @@ const BUILTINS: Record<string, new (message?: string) => Error> = {
   ReferenceError,
   EvalError,
   URIError,
+};
+
+const OWN: Record<string, { prototype: Error }> = {
+  SerializationError,
+  WorkerLostError,
+  TaskTimeoutError,
+  AbortError,
+  TimeoutError,
 };
 
 const OWN_SKIP = new Set(['name', 'message', 'stack', 'cause', 'errors']);
@@ -203,9 +249,14 @@ export function deserializeError(wire: WireError): unknown {
   let err: Error;
   if (wire.ctor === 'AggregateError' || wire.errors) {
     err = new AggregateError((wire.errors ?? []).map(deserializeError), wire.message);
+  } else if (BUILTINS[wire.ctor]) {
+    err = new BUILTINS[wire.ctor]!(wire.message);
+  } else if (OWN[wire.ctor]) {
+    // mpool's own errors raised in a worker (e.g. a result that cannot be cloned) keep their class too.
+    err = Object.create(OWN[wire.ctor]!.prototype) as Error;
+    Object.defineProperty(err, 'message', { value: wire.message, writable: true, configurable: true });
   } else {
-    const Ctor = BUILTINS[wire.ctor] ?? Error;
-    err = new Ctor(wire.message);
+    err = new Error(wire.message);
   }
   if (err.name !== wire.name) {
     Object.defineProperty(err, 'name', {

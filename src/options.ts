@@ -1,7 +1,15 @@
 // resolveOptions(): the one place that validates options and fills in defaults.
 import { availableParallelism } from 'node:os';
+import { received } from './errors.js';
 import type { ExecutorConfig } from './executor.js';
+import {
+  type RedisConnectionOptions,
+  type ResolvedConnection,
+  resolveConnection,
+} from './redis/connection.js';
 import { toFnRef } from './task.js';
+
+export { received };
 
 /** The number of CPUs this process may use (Python's `os.process_cpu_count()`). */
 export function cpuCount(): number {
@@ -25,6 +33,29 @@ export interface PoolOptions {
   retries?: number;
   /** Heap limit of each worker in MiB; a worker that exceeds it dies and is replaced. @default undefined (Node's) */
   maxHeapMb?: number;
+  /**
+   * Runs tasks on worker nodes (`mpool worker`) over Redis with BullMQ instead of on this machine: a `redis://`
+   * or `rediss://` URL, or connection options. With it, `processes` is the number of chunks to size work for:
+   * set it to the nodes' total `--processes`. @default undefined (run locally)
+   */
+  redis?: string | RedisConnectionOptions;
+  /** The BullMQ queue the worker nodes listen on. Only with `redis`. @default 'mpool' */
+  queue?: string;
+  /** Shared secret (16+ characters) that signs inline functions for nodes started with `--allow-inline`. Only with `redis`. @default process.env.MPOOL_SECRET */
+  secret?: string;
+  /** Largest encoded task or result, in bytes; nodes enforce their own cap too. Only with `redis`. @default 8388608 (8 MiB) */
+  maxPayloadBytes?: number;
+  /** Milliseconds Redis may stay unreachable before the pool fails with RedisUnavailableError. Only with `redis`. @default 30000 */
+  redisTimeout?: number;
+}
+
+/** The Redis side of a pool's options, resolved. */
+export interface ResolvedRedisOptions {
+  connection: ResolvedConnection;
+  queue: string;
+  secret: string | null;
+  maxPayloadBytes: number;
+  redisTimeout: number;
 }
 
 export interface ResolvedPoolOptions {
@@ -32,18 +63,8 @@ export interface ResolvedPoolOptions {
   timeout: number | null;
   retries: number;
   executor: ExecutorConfig;
-}
-
-/** Formats a received value for an error message: `0` (number). */
-export function received(value: unknown): string {
-  let shown: string;
-  try {
-    shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  } catch {
-    shown = Object.prototype.toString.call(value);
-  }
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  return `\`${shown.length > 60 ? `${shown.slice(0, 57)}...` : shown}\` (${type})`;
+  /** Set when tasks run on worker nodes over Redis. */
+  redis: ResolvedRedisOptions | null;
 }
 
 function integer(name: string, value: unknown, min: number): number {
@@ -82,7 +103,56 @@ const KNOWN = new Set([
   'timeout',
   'retries',
   'maxHeapMb',
+  'redis',
+  'queue',
+  'secret',
+  'maxPayloadBytes',
+  'redisTimeout',
 ]);
+
+const REDIS_ONLY = ['queue', 'secret', 'maxPayloadBytes', 'redisTimeout'] as const;
+const LOCAL_ONLY = ['initializer', 'initargs', 'maxtasksperchild', 'context', 'maxHeapMb'] as const;
+
+/** Validates a secret used to sign inline functions: long enough that it cannot be guessed. */
+export function resolveSecret(secret: unknown, what: string): string {
+  if (typeof secret !== 'string' || secret.length < 16) {
+    const shown = typeof secret === 'string' ? `a ${secret.length}-character string` : received(secret);
+    throw new TypeError(`Expected ${what} to be a secret of at least 16 characters, got ${shown}`);
+  }
+  return secret;
+}
+
+function resolveRedis(options: PoolOptions): ResolvedRedisOptions | null {
+  if (options.redis === undefined) {
+    for (const key of REDIS_ONLY) {
+      if (options[key] !== undefined)
+        throw new TypeError(
+          `Pool option \`${key}\` only applies with \`redis\`; set \`redis\` too, or drop it.`,
+        );
+    }
+    return null;
+  }
+  for (const key of LOCAL_ONLY) {
+    if (options[key] !== undefined) {
+      throw new TypeError(
+        `Pool option \`${key}\` does not apply with \`redis\`: worker nodes run their own local pools (see \`mpool worker --help\`).`,
+      );
+    }
+  }
+  const { queue = 'mpool', secret = process.env.MPOOL_SECRET, maxPayloadBytes, redisTimeout } = options;
+  if (typeof queue !== 'string' || queue === '' || queue.includes(':')) {
+    throw new TypeError(`Expected \`queue\` to be a non-empty name without \`:\`, got ${received(queue)}`);
+  }
+  return {
+    connection: resolveConnection(options.redis),
+    queue,
+    secret:
+      secret === undefined || secret === '' ? null : resolveSecret(secret, '`secret` (or MPOOL_SECRET)'),
+    maxPayloadBytes:
+      maxPayloadBytes === undefined ? 8 * 1024 * 1024 : integer('maxPayloadBytes', maxPayloadBytes, 1024),
+    redisTimeout: redisTimeout === undefined ? 30_000 : positive('redisTimeout', redisTimeout),
+  };
+}
 
 export function resolveOptions(options: PoolOptions = {}): ResolvedPoolOptions {
   if (options === null || typeof options !== 'object') {
@@ -104,8 +174,10 @@ export function resolveOptions(options: PoolOptions = {}): ResolvedPoolOptions {
   if (context !== 'thread' && context !== 'process') {
     throw new TypeError(`Expected \`context\` to be 'thread' or 'process', got ${received(context)}`);
   }
+  const redis = resolveRedis(options);
   return {
     context,
+    redis,
     ...resolveLimits(options, { timeout: null, retries: 0 }),
     executor: {
       size,

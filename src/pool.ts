@@ -330,8 +330,8 @@ export class Pool implements AsyncDisposable {
             for (let i = 0; i < values.length; i++) results[base + i] = values[i];
             call.release();
           },
+          // As in Python, the result fails at the first error while the call's other tasks still run.
           chunkError: (_seq, error) => {
-            call.stop(false);
             progress?.stop();
             fail(error);
           },

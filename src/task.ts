@@ -1,6 +1,7 @@
 // How a function travels to a worker: inline source, or module URL + registration key, declared with task().
 import { pathToFileURL } from 'node:url';
 import { workerData } from 'node:worker_threads';
+import { received } from './errors.js';
 import type { FnRef } from './protocol.js';
 
 type AnyFn = (...args: any[]) => unknown;
@@ -40,7 +41,7 @@ function moduleUrl(where: string | URL): string {
  */
 export function task<F extends AnyFn>(moduleUrlOrFilename: string | URL, fn: F): F {
   if (typeof fn !== 'function') {
-    throw new TypeError(`Expected \`fn\` to be a function, got \`${String(fn)}\` (${typeof fn})`);
+    throw new TypeError(`Expected \`fn\` to be a function, got ${received(fn)}`);
   }
   const url = moduleUrl(moduleUrlOrFilename);
   const ordinal = registry.counters.get(url) ?? 0;
@@ -61,7 +62,7 @@ const NATIVE = /\{\s*\[native code\]\s*\}\s*$/;
 /** How `fn` will travel: by module reference if declared with task(), otherwise as source text. */
 export function toFnRef(fn: unknown, what = 'fn'): FnRef {
   if (typeof fn !== 'function') {
-    throw new TypeError(`Expected \`${what}\` to be a function, got \`${String(fn)}\` (${typeof fn})`);
+    throw new TypeError(`Expected \`${what}\` to be a function, got ${received(fn)}`);
   }
   const declared = registry.byFn.get(fn as AnyFn);
   if (declared) return declared;

@@ -1,0 +1,252 @@
+// What travels through Redis: a chunk's job data, its result and its error. Data only: values are encoded
+// with V8's structured-clone serializer (as between threads), never evaluated; inline code is signed.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { deserialize, serialize } from 'node:v8';
+import {
+  AbortError,
+  deserializeError,
+  SerializationError,
+  serializeError,
+  TaskRefusedError,
+  TaskTimeoutError,
+  type WireError,
+  WorkerLostError,
+} from '../errors.js';
+
+/** How the node finds the function: an export of its task modules, or signed source. */
+export type JobFn =
+  | { kind: 'name'; name: string }
+  | { kind: 'inline'; name: string; source: string; sig: string };
+
+/** A chunk as a BullMQ job's data. */
+export interface JobData {
+  v: 1;
+  fn: JobFn;
+  star: boolean;
+  base: number;
+  timeout: number | null;
+  retries: number;
+  /** The items, V8-serialized, base64. */
+  items: string;
+}
+
+/** A chunk's result as a BullMQ job's return value. */
+export interface JobResult {
+  v: 1;
+  /** The values, V8-serialized, base64. */
+  values: string;
+}
+
+/** The job name every chunk is added under. */
+export const JOB_NAME = 'chunk';
+/** @default for `maxPayloadBytes`. */
+export const DEFAULT_MAX_PAYLOAD = 8 * 1024 * 1024;
+/** Marks the encoded error at the end of a failed job's `failedReason`; the first line stays readable. */
+const WIRE_MARK = '\nmpool-wire:';
+
+/** Pub/sub channel on which submitters ask nodes to stop running chunks (messages: JSON arrays of job ids). */
+export function cancelChannel(prefix: string, queue: string): string {
+  return `${prefix}:${queue}:mpool-cancel`;
+}
+
+export function encodeValue(value: unknown): string {
+  return serialize(value).toString('base64');
+}
+
+export function decodeValue(text: string): unknown {
+  return deserialize(Buffer.from(text, 'base64'));
+}
+
+function tooBig(what: string, size: number, cap: number): TaskRefusedError {
+  return new TaskRefusedError(
+    `The ${what} is ${size} bytes, over the ${cap}-byte cap (\`maxPayloadBytes\` / --max-payload). ` +
+      'Use a smaller chunksize, or raise the cap on both the submitter and the nodes.',
+  );
+}
+
+/** Size of a job's payload as the cap counts it: encoded items plus inline source. */
+export function payloadSize(data: JobData): number {
+  return data.items.length + (data.fn.kind === 'inline' ? data.fn.source.length : 0);
+}
+
+export function checkPayload(data: JobData, cap: number): void {
+  const size = payloadSize(data);
+  if (size > cap) throw tooBig('payload of this task', size, cap);
+}
+
+// ---- Signing inline functions -------------------------------------------------------------------------------
+
+function mac(secret: string, data: Omit<JobData, 'fn'> & { fn: { name: string; source: string } }): Buffer {
+  const head = JSON.stringify([
+    data.v,
+    data.fn.name,
+    data.fn.source,
+    data.star,
+    data.base,
+    data.timeout,
+    data.retries,
+  ]);
+  return createHmac('sha256', secret).update(head).update('\n').update(data.items).digest();
+}
+
+/** HMAC-SHA256 over the function's source and the whole chunk, so a signature cannot carry other code. */
+export function sign(
+  secret: string,
+  data: Omit<JobData, 'fn'> & { fn: { name: string; source: string } },
+): string {
+  return mac(secret, data).toString('base64');
+}
+
+export function verify(secret: string, data: JobData & { fn: { kind: 'inline' } }): boolean {
+  const expected = mac(secret, data);
+  const given = Buffer.from(data.fn.sig, 'base64');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+// ---- Validation of what comes out of Redis (anyone who can write to it can write anything) --------------------
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** Checks a job's data field by field, and the size cap before anything is decoded. */
+export function parseJobData(raw: unknown, cap: number): JobData {
+  const bad = (why: string) =>
+    new TaskRefusedError(`The job is not an mpool chunk (${why}); it was refused.`);
+  if (!isObject(raw) || raw.v !== 1) throw bad('unknown format');
+  const { fn, star, base, timeout, retries, items } = raw;
+  if (typeof items !== 'string') throw bad('items');
+  if (typeof star !== 'boolean' || !Number.isInteger(base) || (base as number) < 0) throw bad('star/base');
+  if (timeout !== null && (typeof timeout !== 'number' || !(timeout > 0))) throw bad('timeout');
+  if (!Number.isInteger(retries) || (retries as number) < 0) throw bad('retries');
+  if (!isObject(fn) || typeof fn.name !== 'string') throw bad('fn');
+  let jobFn: JobFn;
+  if (fn.kind === 'name') jobFn = { kind: 'name', name: fn.name };
+  else if (fn.kind === 'inline' && typeof fn.source === 'string' && typeof fn.sig === 'string')
+    jobFn = { kind: 'inline', name: fn.name, source: fn.source, sig: fn.sig };
+  else throw bad('fn');
+  const data: JobData = {
+    v: 1,
+    fn: jobFn,
+    star,
+    base: base as number,
+    timeout: timeout as number | null,
+    retries: retries as number,
+    items,
+  };
+  checkPayload(data, cap);
+  return data;
+}
+
+/** Encodes a chunk's values as a job's return value, within the cap. */
+export function encodeResult(values: unknown, cap: number): JobResult {
+  const encoded = encodeValue(values);
+  if (encoded.length > cap) throw tooBig('result of this task', encoded.length, cap);
+  return { v: 1, values: encoded };
+}
+
+export function decodeResult(raw: unknown, cap: number): ArrayLike<unknown> {
+  if (!isObject(raw) || raw.v !== 1 || typeof raw.values !== 'string') {
+    throw new TypeError('The job completed with a return value that is not an mpool result.');
+  }
+  if (raw.values.length > cap) throw tooBig('result of this task', raw.values.length, cap);
+  const values = decodeValue(raw.values);
+  if (!Array.isArray(values) && !ArrayBuffer.isView(values)) {
+    throw new TypeError('The job completed with a return value that is not a list of values.');
+  }
+  return values as ArrayLike<unknown>;
+}
+
+// ---- Errors ----------------------------------------------------------------------------------------------------
+
+/** A failed job's `failedReason`: a readable first line, then the full error encoded. */
+export function encodeFailure(err: unknown): string {
+  const wire = serializeError(err);
+  const head =
+    wire.kind === 'error' ? `${wire.name}: ${wire.message}` : `Thrown value: ${String(wire.value)}`;
+  let encoded: string;
+  try {
+    encoded = encodeValue(wire);
+  } catch {
+    encoded = encodeValue(serializeError(new Error(head)));
+  }
+  return `${head.split('\n', 1)[0]}${WIRE_MARK}${encoded}`;
+}
+
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Keeps only well-formed wire errors, without keys that could change an object's prototype. */
+function cleanWire(raw: unknown, depth = 0): WireError | null {
+  if (!isObject(raw) || depth > 8) return null;
+  if (raw.kind === 'value') return { kind: 'value', value: raw.value };
+  const { ctor, name, message, stack, props } = raw;
+  if (
+    raw.kind !== 'error' ||
+    typeof ctor !== 'string' ||
+    typeof name !== 'string' ||
+    typeof message !== 'string'
+  )
+    return null;
+  const safeProps: Record<string, unknown> = {};
+  if (isObject(props)) {
+    for (const key of Object.keys(props)) if (!UNSAFE_KEYS.has(key)) safeProps[key] = props[key];
+  }
+  const wire: WireError = {
+    kind: 'error',
+    ctor,
+    name,
+    message,
+    stack: typeof stack === 'string' ? stack : undefined,
+    props: safeProps,
+  };
+  const cause = raw.cause === undefined ? null : cleanWire(raw.cause, depth + 1);
+  if (cause) wire.cause = cause;
+  if (Array.isArray(raw.errors)) {
+    wire.errors = raw.errors.map((e) => cleanWire(e, depth + 1)).filter((e): e is WireError => e !== null);
+  }
+  return wire;
+}
+
+// mpool's own errors come back as their classes, so `instanceof TaskTimeoutError` works as in the local pool.
+const OWN_CLASSES: Record<string, { prototype: Error }> = {
+  AbortError,
+  SerializationError,
+  TaskRefusedError,
+  TaskTimeoutError,
+  WorkerLostError,
+};
+
+function revive(wire: WireError): unknown {
+  const err = deserializeError(wire);
+  if (wire.kind === 'error' && err instanceof Error) {
+    const own = OWN_CLASSES[wire.ctor];
+    if (own && wire.name === wire.ctor) Object.setPrototypeOf(err, own.prototype);
+    if (wire.cause && err.cause !== undefined) {
+      Object.defineProperty(err, 'cause', { value: revive(wire.cause), writable: true, configurable: true });
+    }
+  }
+  return err;
+}
+
+const STALLED = /stalled more than allowable limit/;
+
+/** Rebuilds the error of a failed job, with its class, fields, cause and the node's stack. */
+export function decodeFailure(failedReason: string): unknown {
+  const at = failedReason.lastIndexOf(WIRE_MARK);
+  if (at >= 0) {
+    try {
+      const wire = cleanWire(decodeValue(failedReason.slice(at + WIRE_MARK.length)));
+      if (wire) return revive(wire);
+    } catch {
+      // fall through: report the readable part
+    }
+  }
+  if (STALLED.test(failedReason)) {
+    return new WorkerLostError({
+      exitCode: null,
+      signal: null,
+      reason: `its worker node stopped answering more often than the nodes' --max-stalled allows (${failedReason})`,
+    });
+  }
+  return new Error(`The job failed in BullMQ: ${at >= 0 ? failedReason.slice(0, at) : failedReason}`);
+}
