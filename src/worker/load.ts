@@ -1,5 +1,9 @@
 // Worker side: turns a FnRef back into a callable, compiling inline source or importing the task's module.
 
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FnRef } from '../protocol.js';
 import { registeredTask } from '../task.js';
 
@@ -43,7 +47,32 @@ async function registerTypeScript(): Promise<void> {
   cjs.register();
 }
 
+const requireHere = createRequire(import.meta.url);
+
+// Node's own rule: .cjs/.cts are CommonJS, .mjs/.mts are ESM, anything else follows the nearest package.json.
+function isCommonJs(url: string): boolean {
+  if (!url.startsWith('file:')) return false;
+  const path = fileURLToPath(url);
+  const ext = extname(path);
+  if (ext === '.cjs' || ext === '.cts') return true;
+  if (ext === '.mjs' || ext === '.mts') return false;
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { type?: string };
+      return pkg.type !== 'module';
+    } catch {
+      if (dirname(dir) === dir) return true;
+    }
+  }
+}
+
 async function importTaskModule(url: string): Promise<void> {
+  if (isCommonJs(url)) {
+    // require, not import(): on Node 20 a CommonJS module loaded through import() cannot require('mpool').
+    if (/\.c?tsx?$/.test(url)) await registerTypeScript();
+    requireHere(fileURLToPath(url));
+    return;
+  }
   try {
     await import(url);
   } catch (err) {

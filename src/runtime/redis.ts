@@ -1,0 +1,423 @@
+// The executor on Redis: each chunk is one BullMQ job, run by worker nodes (`mpool worker`). Results come back
+// through QueueEvents, and a sweep reads the stored job for any chunk whose event never came (BullMQ #2517).
+import { randomBytes } from 'node:crypto';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { RedisUnavailableError, SerializationError, TaskRefusedError, WorkerLostError } from '../errors.js';
+import type { ChunkJob, ChunkResult, Executor, ExecutorHooks } from '../executor.js';
+import type { ResolvedRedisOptions } from '../options.js';
+import { packItems } from '../protocol.js';
+import { ioredisOptions } from '../redis/connection.js';
+import { exportName } from '../redis/tasks.js';
+import {
+  cancelChannel,
+  checkPayload,
+  decodeFailure,
+  decodeResult,
+  encodeValue,
+  JOB_NAME,
+  type JobData,
+  type JobFn,
+  sign,
+} from '../redis/wire.js';
+import { findUncloneable } from './clone.js';
+
+interface Entry {
+  job: ChunkJob;
+  jobId: string;
+  data: JobData | null;
+  /** BullMQ has the job (its add resolved). */
+  added: boolean;
+  /** When the sweep may next look this chunk up, and how long it then waits again (doubling). */
+  nextCheck: number;
+  checkEvery: number;
+  /** Times the job vanished from Redis (a restart without persistence) and was added again. */
+  readded: number;
+}
+
+// Tunables. Events normally settle chunks; the sweep only looks up chunks once the event stream has been
+// quiet this long, and backs off per chunk, so a map of thousands of slow chunks costs Redis little.
+const TICK_MS = 500;
+const QUIET_MS = 2000;
+const MAX_CHECK_EVERY_MS = 30_000;
+const SWEEP_BATCH = 200;
+const MAX_READDS = 3;
+const KEEP = { age: 3600, count: 100_000 };
+const STOP_BUDGET_MS = 1500;
+
+const noop = (): void => {};
+
+export class RedisExecutor implements Executor {
+  readonly size: number;
+  readonly #options: ResolvedRedisOptions;
+  readonly #hooks: ExecutorHooks;
+  /** Job ids are `<this submitter's random id>-<chunk id>`: unique across submitters, and dedupe by chunk. */
+  readonly #tag = randomBytes(8).toString('hex');
+  readonly #cmd: Redis;
+  readonly #queue: Queue;
+  #events: QueueEvents | null = null;
+  readonly #ready: Promise<void>;
+  readonly #entries = new Map<number, Entry>();
+  #toAdd: Entry[] = [];
+  #adding = false;
+  #toRemove: string[] = [];
+  /** Cancelled jobs that may still be running: removed when they finish. */
+  readonly #zombies = new Set<string>();
+  #state: 'running' | 'closing' | 'stopped' = 'running';
+  #whenIdle: (() => void) | null = null;
+  #downSince: number | null = null;
+  #recheckAll = false;
+  #lastEventAt = Date.now();
+  #sweeping = false;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(size: number, options: ResolvedRedisOptions, hooks: ExecutorHooks) {
+    this.size = size;
+    this.#options = options;
+    this.#hooks = hooks;
+    const conn = options.connection;
+    this.#cmd = new Redis(ioredisOptions(conn, 'mpool:submitter') as never);
+    this.#cmd.on('error', noop); // outages are judged by the watchdog below, not by each socket error
+    this.#cmd.on('ready', () => {
+      if (this.#downSince !== null) this.#recheckAll = true;
+      this.#downSince = null;
+    });
+    this.#queue = new Queue(options.queue, { connection: this.#cmd as never, prefix: conn.prefix });
+    this.#queue.on('error', noop);
+    this.#ready = this.#start();
+    this.#ready.catch(noop);
+    this.#timer = setInterval(() => this.#tick(), TICK_MS);
+    this.#timer.unref();
+  }
+
+  // QueueEvents reads from the server's current time, so no event of ours can slip in before it listens.
+  async #start(): Promise<void> {
+    const [seconds, micros] = await this.#cmd.time();
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    if (this.#state === 'stopped') return;
+    const conn = this.#options.connection;
+    const events = new QueueEvents(this.#options.queue, {
+      connection: ioredisOptions(conn, 'mpool:events') as never,
+      prefix: conn.prefix,
+      lastEventId: `${now - 1}-0`,
+    });
+    events.on('error', noop);
+    events.on('completed', ({ jobId, returnvalue }) => this.#onEvent(jobId, { returnvalue }));
+    events.on('failed', ({ jobId, failedReason }) => this.#onEvent(jobId, { failedReason }));
+    this.#events = events;
+    await events.waitUntilReady();
+  }
+
+  submit(job: ChunkJob): void {
+    if (this.#state === 'stopped') return;
+    const entry: Entry = {
+      job,
+      jobId: `${this.#tag}-${job.id}`,
+      data: null,
+      added: false,
+      nextCheck: Date.now() + QUIET_MS,
+      checkEvery: QUIET_MS,
+      readded: 0,
+    };
+    this.#entries.set(job.id, entry);
+    void this.#prepare(entry);
+  }
+
+  cancel(ids: ReadonlySet<number>, stopRunning: boolean): void {
+    const jobIds: string[] = [];
+    for (const id of ids) {
+      const entry = this.#entries.get(id);
+      if (!entry) continue;
+      this.#entries.delete(id);
+      jobIds.push(entry.jobId);
+    }
+    if (jobIds.length > 0) void this.#dropJobs(jobIds, stopRunning);
+    this.#checkIdle();
+  }
+
+  close(): Promise<void> {
+    if (this.#state === 'stopped') return Promise.resolve();
+    this.#state = 'closing';
+    return new Promise<void>((resolve) => {
+      this.#whenIdle = resolve;
+      this.#checkIdle();
+    }).then(() => this.#shutdown(false));
+  }
+
+  async terminate(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    const jobIds = [...this.#entries.values()].map((entry) => entry.jobId);
+    this.#entries.clear();
+    this.#toAdd = [];
+    this.#state = 'stopped';
+    this.#whenIdle?.();
+    if (jobIds.length > 0 && this.#downSince === null) {
+      await withinBudget(this.#dropJobs(jobIds, true));
+    }
+    await this.#shutdown(true);
+  }
+
+  // ---- Submitting -----------------------------------------------------------------------------------------
+
+  async #prepare(entry: Entry): Promise<void> {
+    let data: JobData;
+    try {
+      data = await this.#encode(entry.job);
+    } catch (error) {
+      this.#settle(entry, { ok: false, error });
+      return;
+    }
+    if (this.#entries.get(entry.job.id) !== entry) return; // cancelled meanwhile
+    entry.data = data;
+    this.#toAdd.push(entry);
+    if (!this.#adding) void this.#flushAdds();
+  }
+
+  async #encode(job: ChunkJob): Promise<JobData> {
+    let items: string;
+    try {
+      items = encodeValue(job.star ? job.items : packItems(job.items));
+    } catch (err) {
+      throw findUncloneable(job.items, job.base) ?? new SerializationError(job.base, 'argument', String(err));
+    }
+    const rest = {
+      v: 1 as const,
+      star: job.star,
+      base: job.base,
+      timeout: job.timeout,
+      retries: job.retries,
+      items,
+    };
+    let fn: JobFn;
+    if (job.fn.kind === 'module') {
+      fn = { kind: 'name', name: await exportName(job.fn) };
+    } else {
+      const { secret } = this.#options;
+      if (secret === null) {
+        throw new TaskRefusedError(
+          `The inline function \`${job.fn.name || 'anonymous'}\` cannot run on worker nodes without a shared secret. ` +
+            'Declare it with task(import.meta.url, fn) in a module the nodes load with --tasks (recommended), or set the ' +
+            '`secret` option (or MPOOL_SECRET) and start the nodes with --allow-inline and the same secret.',
+        );
+      }
+      const unsigned = { ...rest, fn: { name: job.fn.name, source: job.fn.source } };
+      fn = { kind: 'inline', name: job.fn.name, source: job.fn.source, sig: sign(secret, unsigned) };
+    }
+    const data: JobData = { ...rest, fn };
+    checkPayload(data, this.#options.maxPayloadBytes);
+    return data;
+  }
+
+  // Adds go out in bulk (one MULTI per batch); while Redis is down they wait in ioredis' offline queue.
+  async #flushAdds(): Promise<void> {
+    this.#adding = true;
+    try {
+      await this.#ready;
+      while (this.#toAdd.length > 0 && this.#state !== 'stopped') {
+        const batch = this.#toAdd.splice(0, 500).filter((entry) => this.#entries.get(entry.job.id) === entry);
+        if (batch.length === 0) continue;
+        try {
+          await this.#queue.addBulk(
+            batch.map((entry) => ({
+              name: JOB_NAME,
+              data: entry.data,
+              opts: { jobId: entry.jobId, attempts: 1, removeOnComplete: KEEP, removeOnFail: KEEP },
+            })),
+          );
+          const now = Date.now();
+          for (const entry of batch) {
+            entry.added = true;
+            entry.nextCheck = now + QUIET_MS;
+          }
+        } catch (error) {
+          if (this.#state === 'stopped') return;
+          for (const entry of batch) this.#settle(entry, { ok: false, error });
+        }
+      }
+    } catch {
+      // #ready failed: only when the executor stopped while connecting
+    } finally {
+      this.#adding = false;
+    }
+  }
+
+  // ---- Results --------------------------------------------------------------------------------------------
+
+  #entryOf(jobId: string): Entry | undefined {
+    if (!jobId.startsWith(`${this.#tag}-`)) return undefined;
+    const entry = this.#entries.get(Number(jobId.slice(this.#tag.length + 1)));
+    return entry?.jobId === jobId ? entry : undefined;
+  }
+
+  #onEvent(jobId: string, outcome: { returnvalue?: unknown; failedReason?: string }): void {
+    if (!jobId.startsWith(`${this.#tag}-`)) return; // another submitter's chunk
+    this.#lastEventAt = Date.now();
+    const entry = this.#entryOf(jobId);
+    if (!entry) {
+      // A late or second result (or a cancelled chunk finishing): already settled, only tidy up.
+      if (this.#zombies.delete(jobId)) this.#remove(jobId);
+      return;
+    }
+    this.#settleFrom(entry, outcome);
+  }
+
+  #settleFrom(entry: Entry, outcome: { returnvalue?: unknown; failedReason?: string }): void {
+    let result: ChunkResult;
+    if (outcome.failedReason !== undefined) {
+      result = { ok: false, error: decodeFailure(outcome.failedReason) };
+    } else {
+      try {
+        result = { ok: true, values: decodeResult(outcome.returnvalue, this.#options.maxPayloadBytes) };
+      } catch (error) {
+        result = { ok: false, error };
+      }
+    }
+    this.#remove(entry.jobId);
+    this.#settle(entry, result);
+  }
+
+  #settle(entry: Entry, result: ChunkResult): void {
+    if (this.#entries.get(entry.job.id) !== entry) return;
+    this.#entries.delete(entry.job.id);
+    this.#hooks.settle(entry.job.id, result);
+    this.#checkIdle();
+  }
+
+  #checkIdle(): void {
+    if (this.#entries.size > 0 || !this.#whenIdle) return;
+    const resolve = this.#whenIdle;
+    this.#whenIdle = null;
+    resolve();
+  }
+
+  // Read results are removed in batches; KEEP (an hour) is only the fallback for a submitter that died.
+  #remove(jobId: string): void {
+    this.#toRemove.push(jobId);
+    if (this.#toRemove.length === 1) setTimeout(() => void this.#flushRemovals(), 50).unref();
+  }
+
+  async #flushRemovals(): Promise<void> {
+    const ids = this.#toRemove;
+    this.#toRemove = [];
+    await Promise.all(ids.map((id) => this.#queue.remove(id).catch(noop)));
+  }
+
+  async #dropJobs(jobIds: string[], stopRunning: boolean): Promise<void> {
+    try {
+      await this.#ready;
+      const removed = await Promise.all(jobIds.map((id) => this.#queue.remove(id).catch(() => 0)));
+      const running = jobIds.filter((_, i) => removed[i] !== 1);
+      for (const id of running) this.#zombies.add(id);
+      if (stopRunning && running.length > 0) {
+        const { prefix } = this.#options.connection;
+        await this.#cmd.publish(cancelChannel(prefix, this.#options.queue), JSON.stringify(running));
+      }
+    } catch {
+      // Best effort: a chunk that cannot be stopped still has its result ignored.
+    }
+  }
+
+  // ---- Watchdog and sweep ---------------------------------------------------------------------------------
+
+  #tick(): void {
+    if (this.#state === 'stopped') return;
+    const now = Date.now();
+    if (this.#cmd.status !== 'ready') {
+      this.#downSince ??= now;
+      if (now - this.#downSince > this.#options.redisTimeout && this.#entries.size > 0) {
+        this.#hooks.fatal(new RedisUnavailableError(this.#options.connection.label, now - this.#downSince));
+      }
+      return;
+    }
+    if (this.#sweeping || this.#entries.size === 0) return;
+    if (!this.#recheckAll && now - this.#lastEventAt < QUIET_MS) return;
+    void this.#sweep(now);
+  }
+
+  /** Looks up chunks that have been quiet too long: fills in results whose event was lost, re-adds lost jobs. */
+  async #sweep(now: number): Promise<void> {
+    this.#sweeping = true;
+    const all = this.#recheckAll;
+    this.#recheckAll = false;
+    try {
+      const due: Entry[] = [];
+      for (const entry of this.#entries.values()) {
+        if (entry.added && (all || entry.nextCheck <= now)) due.push(entry);
+        if (due.length >= SWEEP_BATCH && !all) break;
+      }
+      for (let i = 0; i < due.length && this.#state !== 'stopped'; i += SWEEP_BATCH) {
+        const batch = due.slice(i, i + SWEEP_BATCH);
+        const jobs = await Promise.all(batch.map((entry) => this.#queue.getJob(entry.jobId)));
+        batch.forEach((entry, k) => this.#check(entry, jobs[k], now));
+      }
+    } catch {
+      // Redis went away mid-sweep: the watchdog takes over, and a full sweep follows the reconnect.
+    } finally {
+      this.#sweeping = false;
+    }
+  }
+
+  #check(entry: Entry, job: Awaited<ReturnType<Queue['getJob']>>, now: number): void {
+    if (this.#entries.get(entry.job.id) !== entry || !entry.added) return;
+    if (!job) {
+      // Gone from Redis without a result: a restart without persistence, or evicted. Run it again.
+      if (++entry.readded > MAX_READDS) {
+        this.#settle(entry, {
+          ok: false,
+          error: new WorkerLostError({
+            exitCode: null,
+            signal: null,
+            reason: `its job vanished from Redis ${MAX_READDS} times (is Redis restarting, or evicting keys?)`,
+          }),
+        });
+        return;
+      }
+      entry.added = false;
+      this.#toAdd.push(entry);
+      if (!this.#adding) void this.#flushAdds();
+      return;
+    }
+    if (job.finishedOn) {
+      if (typeof job.failedReason === 'string' && job.failedReason !== '' && !job.returnvalue) {
+        this.#settleFrom(entry, { failedReason: job.failedReason });
+      } else {
+        this.#settleFrom(entry, { returnvalue: job.returnvalue });
+      }
+      return;
+    }
+    entry.checkEvery = Math.min(entry.checkEvery * 2, MAX_CHECK_EVERY_MS);
+    entry.nextCheck = now + entry.checkEvery;
+  }
+
+  // ---- Shutdown -------------------------------------------------------------------------------------------
+
+  async #shutdown(force: boolean): Promise<void> {
+    this.#state = 'stopped';
+    clearInterval(this.#timer);
+    if (!force && this.#downSince === null) await withinBudget(this.#flushRemovals());
+    await this.#ready.catch(noop);
+    const events = this.#events;
+    if (force || this.#downSince !== null) {
+      events?.disconnect().catch(noop);
+      this.#queue.disconnect().catch(noop);
+      this.#cmd.disconnect();
+      await events?.close().catch(noop);
+      return;
+    }
+    await withinBudget(Promise.all([events?.close(), this.#queue.close()]));
+    await withinBudget(this.#cmd.quit().catch(noop));
+    this.#cmd.disconnect();
+  }
+}
+
+/** Waits for `work`, but no longer than a moment: shutting down must not hang on an unreachable Redis. */
+async function withinBudget(work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(noop),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, STOP_BUDGET_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+}
