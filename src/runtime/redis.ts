@@ -87,7 +87,6 @@ export class RedisExecutor implements Executor {
     this.#ready = this.#start();
     this.#ready.catch(noop);
     this.#timer = setInterval(() => this.#tick(), TICK_MS);
-    this.#timer.unref();
   }
 
   // QueueEvents reads from the server's current time, so no event of ours can slip in before it listens.
@@ -155,6 +154,10 @@ export class RedisExecutor implements Executor {
       await withinBudget(this.#dropJobs(jobIds, true));
     }
     await this.#shutdown(true);
+  }
+
+  #stopped(): boolean {
+    return this.#state === 'stopped';
   }
 
   // ---- Submitting -----------------------------------------------------------------------------------------
@@ -230,7 +233,7 @@ export class RedisExecutor implements Executor {
             entry.nextCheck = now + QUIET_MS;
           }
         } catch (error) {
-          if (this.#state === 'stopped') return;
+          if (this.#stopped()) return;
           for (const entry of batch) this.#settle(entry, { ok: false, error });
         }
       }
@@ -325,6 +328,8 @@ export class RedisExecutor implements Executor {
     if (this.#cmd.status !== 'ready') {
       this.#downSince ??= now;
       if (now - this.#downSince > this.#options.redisTimeout && this.#entries.size > 0) {
+        this.#state = 'closing'; // stop ticking into fatal again; the pool terminates us next
+        clearInterval(this.#timer);
         this.#hooks.fatal(new RedisUnavailableError(this.#options.connection.label, now - this.#downSince));
       }
       return;
@@ -394,18 +399,15 @@ export class RedisExecutor implements Executor {
   async #shutdown(force: boolean): Promise<void> {
     this.#state = 'stopped';
     clearInterval(this.#timer);
-    if (!force && this.#downSince === null) await withinBudget(this.#flushRemovals());
+    const reachable = this.#cmd.status === 'ready';
+    if (reachable && !force) await withinBudget(this.#flushRemovals());
+    // Disconnecting first fails whatever waits in ioredis' offline queue, so nothing below can hang.
+    if (!reachable || force) this.#cmd.disconnect();
     await this.#ready.catch(noop);
     const events = this.#events;
-    if (force || this.#downSince !== null) {
-      events?.disconnect().catch(noop);
-      this.#queue.disconnect().catch(noop);
-      this.#cmd.disconnect();
-      await events?.close().catch(noop);
-      return;
-    }
     await withinBudget(Promise.all([events?.close(), this.#queue.close()]));
-    await withinBudget(this.#cmd.quit().catch(noop));
+    if (events) await withinBudget(events.disconnect());
+    if (reachable && !force) await withinBudget(this.#cmd.quit());
     this.#cmd.disconnect();
   }
 }
