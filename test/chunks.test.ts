@@ -1,0 +1,75 @@
+// Chunking rules, lazy reading, adaptive sizes and the reorder buffer, without any worker.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AdaptiveChunksize, ChunkReader, defaultChunksize, ReorderBuffer } from '../src/chunks.js';
+
+describe('chunks', () => {
+  it("defaultChunksize is Python's ceil(len / (4 × workers)), at least 1", () => {
+    assert.equal(defaultChunksize(1_000_000, 2), 125_000);
+    assert.equal(defaultChunksize(5, 2), 1);
+    assert.equal(defaultChunksize(9, 1), 3);
+    assert.equal(defaultChunksize(0, 4), 1);
+  });
+
+  it('ChunkReader reads arrays, iterables and async iterables lazily', async () => {
+    let pulled = 0;
+    function* gen() {
+      for (;;) yield ++pulled;
+    }
+    const reader = new ChunkReader(gen());
+    assert.deepEqual(reader.readSync(3), [1, 2, 3]);
+    assert.equal(pulled, 3);
+    assert.equal(reader.length, undefined);
+    const arr = new ChunkReader([1, 2, 3, 4, 5]);
+    assert.equal(arr.length, 5);
+    assert.deepEqual(arr.readSync(2), [1, 2]);
+    assert.deepEqual(arr.readSync(9), [3, 4, 5]);
+    assert.equal(arr.done, true);
+    async function* agen() {
+      yield 'a';
+      yield 'b';
+    }
+    const areader = new ChunkReader(agen());
+    assert.equal(areader.synchronous, false);
+    assert.deepEqual(await areader.read(5), ['a', 'b']);
+    assert.equal(areader.done, true);
+  });
+
+  it('close() runs the generator finally block', () => {
+    let closed = false;
+    function* gen() {
+      try {
+        yield 1;
+        yield 2;
+      } finally {
+        closed = true;
+      }
+    }
+    const reader = new ChunkReader(gen());
+    reader.readSync(1);
+    reader.close();
+    assert.equal(closed, true);
+  });
+
+  it('AdaptiveChunksize starts at 1 and grows at most ×2 toward ~10 ms of work', () => {
+    const a = new AdaptiveChunksize();
+    assert.equal(a.next(), 1);
+    a.observe(1, 0.01);
+    assert.equal(a.next(), 2);
+    for (let i = 0; i < 20; i++) a.observe(a.next(), a.next() * 0.01);
+    assert.ok(a.next() > 100 && a.next() <= 4096, String(a.next()));
+    const slow = new AdaptiveChunksize();
+    slow.observe(1, 1000);
+    assert.equal(slow.next(), 1);
+  });
+
+  it('ReorderBuffer releases values in order', () => {
+    const b = new ReorderBuffer<string>();
+    b.put(1, 'b');
+    assert.equal(b.take(), undefined);
+    b.put(0, 'a');
+    assert.equal(b.take(), 'a');
+    assert.equal(b.take(), 'b');
+    assert.equal(b.size, 0);
+  });
+});
