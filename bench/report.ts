@@ -1,0 +1,182 @@
+// Turns samples into the printed report: per-scenario tables of medians, ratios to mpool and peak RSS, and
+// the issue's targets as PASS / FAIL / SKIP.
+//
+// Why the medians are computed here and not by tinybench: tinybench times a function many times inside one
+// process. Each sample here is a whole child process (so RSS is per contender and no library warms up or
+// pollutes another), a few samples per contender, interleaved across contenders in shuffled rounds. A median
+// of those few samples is all the statistics they support; tinybench calibrates the CPU task (calibrate.ts).
+import type { Machine } from './machine.js';
+import type { ScenarioName } from './scenarios.js';
+
+export interface Sample {
+  round: number;
+  scenario: ScenarioName;
+  contender: string;
+  /** Wall time of the timed part, ms; absent when the measurement failed. */
+  ms?: number;
+  /** Peak RSS of the child's whole process tree (sampled) or of the child itself, whichever is larger. */
+  peakRssKb: number;
+  error?: string;
+  /** Notes such as a pool whose shutdown never settled, or processes left behind. */
+  warnings: string[];
+}
+
+export interface Row {
+  contender: string;
+  median: number | null;
+  min: number | null;
+  max: number | null;
+  runs: number;
+  failures: number;
+  peakRssKb: number;
+}
+
+export interface Target {
+  scenario: ScenarioName;
+  verdict: 'PASS' | 'FAIL' | 'SKIP';
+  what: string;
+  detail: string;
+}
+
+export function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function rows(samples: Sample[], scenario: ScenarioName, order: readonly string[]): Row[] {
+  return order.flatMap((contender) => {
+    const mine = samples.filter((s) => s.scenario === scenario && s.contender === contender);
+    if (mine.length === 0) return [];
+    const times = mine.flatMap((s) => (s.ms === undefined ? [] : [s.ms]));
+    return [
+      {
+        contender,
+        median: median(times),
+        min: times.length ? Math.min(...times) : null,
+        max: times.length ? Math.max(...times) : null,
+        runs: mine.length,
+        failures: mine.length - times.length,
+        peakRssKb: Math.max(...mine.map((s) => s.peakRssKb)),
+      },
+    ];
+  });
+}
+
+const ms = (v: number | null): string => (v === null ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1));
+const perSecond = (count: number, v: number | null): string => {
+  if (v === null) return '-';
+  const rate = (count * 1000) / v;
+  return rate >= 1e6 ? `${(rate / 1e6).toFixed(2)}M/s` : `${(rate / 1e3).toFixed(1)}k/s`;
+};
+
+/** The scenario's own column: a rate, or the speedup over the serial in-process run. */
+function extra(scenario: ScenarioName, n: number, row: Row, all: Row[]): string {
+  if (scenario === 'cpu') {
+    const base = all.find(
+      (r) => r.contender === (row.contender.startsWith('python') ? 'python-in-process' : 'in-process'),
+    );
+    return base?.median && row.median ? `${(base.median / row.median).toFixed(2)}×` : '-';
+  }
+  if (scenario === 'cold') return '';
+  return perSecond(n, row.median);
+}
+
+const EXTRA_HEADER: Record<ScenarioName, string> = {
+  tiny: 'tasks/s',
+  cpu: 'speedup',
+  cold: '',
+  map: 'items/s',
+  objects: 'objects/s',
+  imap: 'results/s',
+};
+
+function table(header: string[], body: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+export function scenarioTable(scenario: ScenarioName, n: number, all: Row[]): string {
+  const mpool = all.find((r) => r.contender === 'mpool')?.median ?? null;
+  const body = all.map((r) => [
+    r.contender,
+    ms(r.median),
+    r.min === null ? '-' : `${ms(r.min)}–${ms(r.max)}`,
+    extra(scenario, n, r, all),
+    mpool && r.median ? `${(r.median / mpool).toFixed(2)}` : '-',
+    `${Math.round(r.peakRssKb / 1024)} MB`,
+    r.failures ? `${r.failures}/${r.runs} failed` : `${r.runs}`,
+  ]);
+  return table(
+    ['contender', 'median ms', 'min–max', EXTRA_HEADER[scenario], 'time ÷ mpool', 'peak RSS', 'runs'],
+    body,
+  );
+}
+
+/** The issue's targets, judged against the peers measured in this same run. */
+export function targets(
+  medians: (scenario: ScenarioName, contender: string) => number | null,
+  python: boolean,
+) {
+  const out: Target[] = [];
+  const judge = (
+    scenario: ScenarioName,
+    what: string,
+    need: string[],
+    test: (m: number[]) => [boolean, string],
+  ) => {
+    const values = need.map((c) => medians(scenario, c));
+    if (need.includes('python') && !python) {
+      out.push({ scenario, verdict: 'SKIP', what, detail: 'python3 not found on PATH' });
+    } else if (values.some((v) => v === null)) {
+      const missing = need.filter((_, i) => values[i] === null).join(', ');
+      out.push({ scenario, verdict: 'SKIP', what, detail: `not measured in this run: ${missing}` });
+    } else {
+      const [ok, detail] = test(values as number[]);
+      out.push({ scenario, verdict: ok ? 'PASS' : 'FAIL', what, detail });
+    }
+  };
+  const x = (v: number): string => `${v.toFixed(2)}×`;
+  judge('tiny', "mpool's rate ≥ 3× poolifier's", ['mpool', 'poolifier'], ([m, p]) => [
+    p! / m! >= 3,
+    `mpool ${ms(m!)} ms, poolifier ${ms(p!)} ms: ${x(p! / m!)}`,
+  ]);
+  judge('map', '≥ 3× faster than Python map_async', ['mpool', 'python'], ([m, p]) => [
+    p! / m! >= 3,
+    `mpool ${ms(m!)} ms, Python ${ms(p!)} ms: ${x(p! / m!)}`,
+  ]);
+  judge('map', 'within 3× of in-process Array.prototype.map', ['mpool', 'in-process'], ([m, s]) => [
+    m! / s! <= 3,
+    `mpool ${ms(m!)} ms, Array.prototype.map ${ms(s!)} ms: ${x(m! / s!)} the time`,
+  ]);
+  judge('cpu', 'speedup ≥ 1.95× over serial', ['mpool', 'in-process'], ([m, s]) => [
+    s! / m! >= 1.95,
+    `serial ${ms(s!)} ms, mpool ${ms(m!)} ms: ${x(s! / m!)}`,
+  ]);
+  judge('cold', 'faster than piscina', ['mpool', 'piscina'], ([m, p]) => [
+    m! < p!,
+    `mpool ${ms(m!)} ms, piscina ${ms(p!)} ms`,
+  ]);
+  return out;
+}
+
+export function machineLines(m: Machine): string {
+  const py = m.python
+    ? `Python ${m.python.version} (start method ${m.python.startMethod})`
+    : 'Python: not found (Python rows skipped)';
+  return [
+    `command: ${m.command}`,
+    `date: ${m.date}   mpool commit: ${m.mpoolCommit}`,
+    `machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, load average ${m.loadAverage.join(' ')}`,
+    `runtimes: Node ${m.node}; ${py}`,
+    `peers: ${Object.entries(m.libraries)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  ].join('\n');
+}

@@ -1,0 +1,237 @@
+// The workloads: sizes (full and --quick), which contenders run them, and one timed body shared by all
+// Node contenders (Python's bodies mirror these in python/pool_bench.py).
+import type { Runner } from './contenders/types.js';
+import { makeRecord } from './workers/work.mjs';
+
+export interface Params {
+  processes: number;
+  n: number;
+  chunksize: number;
+  /** Busy-loop iterations for one ~4 ms task (cpu only): calibrated per language by run.ts. */
+  iters: number;
+}
+
+export interface Timed {
+  ms: number;
+  /** Time the pool took to shut down (not part of `ms`). */
+  closeMs: number;
+  /** The pool's shutdown had not settled after CLOSE_LIMIT_MS (then the child goes on without it). */
+  closeHung: boolean;
+}
+
+export type ScenarioName = 'tiny' | 'cpu' | 'cold' | 'map' | 'objects' | 'imap';
+
+export interface Scenario {
+  name: ScenarioName;
+  title: string;
+  full: { n: number; chunksize: number };
+  quick: { n: number; chunksize: number };
+  contenders: readonly string[];
+  /** What the peers do where they have no such API (printed under the table). */
+  note?: string;
+  /** Measures once: creates the pool through `create`, times the work, always closes the pool. */
+  body(create: () => Promise<Runner>, p: Params): Promise<Timed>;
+}
+
+const PEERS = ['piscina', 'tinypool', 'workerpool', 'poolifier'] as const;
+const MPOOL = ['mpool', 'mpool-process'] as const;
+
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`wrong result: ${what}`);
+}
+
+const CLOSE_LIMIT_MS = 5000;
+
+/**
+ * Shuts the pool down, but waits no longer than CLOSE_LIMIT_MS: poolifier's destroy() sometimes never
+ * settles once its workers are gone, and the child must still report. The timer also keeps this process
+ * alive while it waits.
+ */
+async function shutdown(runner: Runner): Promise<Omit<Timed, 'ms'>> {
+  const start = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    runner.close().then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(resolve, CLOSE_LIMIT_MS, false))),
+  ]);
+  clearTimeout(timer);
+  return { closeMs: performance.now() - start, closeHung: !closed };
+}
+
+/** Runs `work` between two clock reads, with `runner` already created; shuts the pool down whatever happens. */
+async function clocked(
+  runner: Runner,
+  before: (runner: Runner) => Promise<unknown>,
+  work: () => Promise<void>,
+) {
+  let ms: number;
+  try {
+    await before(runner);
+    const start = performance.now();
+    await work();
+    ms = performance.now() - start;
+  } catch (error) {
+    await shutdown(runner);
+    throw error;
+  }
+  return { ms, ...(await shutdown(runner)) };
+}
+
+/** Creates the pool, waits until every worker has answered and has seen `warm`'s function, then times `work`. */
+async function timed(
+  create: () => Promise<Runner>,
+  p: Params,
+  warm: (runner: Runner) => Promise<unknown>,
+  work: (runner: Runner) => Promise<void>,
+): Promise<Timed> {
+  const runner = await create();
+  const ready = async (): Promise<void> => {
+    await Promise.all(Array.from({ length: p.processes * 4 }, (_, i) => runner.apply('inc', i)));
+    await warm(runner);
+  };
+  return clocked(runner, ready, () => work(runner));
+}
+
+/** Submits `n` tasks one by one, then awaits them all. */
+async function oneByOne(runner: Runner, name: 'inc' | 'spin', n: number, arg: (i: number) => number) {
+  const pending: PromiseLike<unknown>[] = [];
+  for (let i = 0; i < n; i++) pending.push(runner.apply(name, arg(i)));
+  return (await Promise.all(pending)) as number[];
+}
+
+function* naturals(): Generator<number> {
+  for (let i = 0; ; i++) yield i;
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'tiny',
+    title: 'tiny tasks (x => x + 1), each submitted on its own',
+    full: { n: 20_000, chunksize: 1 },
+    quick: { n: 2_000, chunksize: 1 },
+    contenders: [...MPOOL, ...PEERS, 'python'],
+    note: 'mpool applyAsync, piscina/tinypool run, workerpool exec, poolifier execute, Python apply_async.',
+    body: (create, p) =>
+      timed(
+        create,
+        p,
+        async () => {},
+        async (runner) => {
+          const out = await oneByOne(runner, 'inc', p.n, (i) => i);
+          check(out.reduce((a, b) => a + b, 0) === (p.n * (p.n + 1)) / 2, 'sum of x + 1');
+        },
+      ),
+  },
+  {
+    name: 'cpu',
+    title: 'CPU-bound tasks of about 4 ms, each submitted on its own',
+    full: { n: 200, chunksize: 1 },
+    quick: { n: 40, chunksize: 1 },
+    contenders: ['in-process', ...MPOOL, ...PEERS, 'python-in-process', 'python'],
+    note: 'Speedup is against the same tasks run serially in-process (Node, or Python for Python).',
+    body: (create, p) =>
+      timed(
+        create,
+        p,
+        (runner) => oneByOne(runner, 'spin', p.processes * 2, () => 1000),
+        async (runner) => {
+          const out = await oneByOne(runner, 'spin', p.n, () => p.iters);
+          check(out.length === p.n && out.every((v) => v === out[0]), 'same spin result');
+        },
+      ),
+  },
+  {
+    name: 'cold',
+    title: 'cold start: pool creation to first result',
+    full: { n: 1, chunksize: 1 },
+    quick: { n: 1, chunksize: 1 },
+    contenders: [...MPOOL, ...PEERS, 'python'],
+    note: "The library's import is not counted (it is done before the clock starts).",
+    async body(create) {
+      const start = performance.now();
+      const runner = await create();
+      const first = await runner.apply('inc', 1).then(undefined, async (error: unknown) => {
+        await shutdown(runner);
+        throw error;
+      });
+      const ms = performance.now() - start;
+      check(first === 2, 'first result');
+      return { ms, ...(await shutdown(runner)) };
+    },
+  },
+  {
+    name: 'map',
+    title: "the seed's map: x => x * 2 over range(n), chunksize 1000",
+    full: { n: 1_000_000, chunksize: 1000 },
+    quick: { n: 100_000, chunksize: 1000 },
+    contenders: ['in-process', ...MPOOL, ...PEERS, 'python-in-process', 'python'],
+    note:
+      'mpool map; Python map_async(...).get(); in-process Array.prototype.map (Python: list(map(...))). ' +
+      'Peers have no map: the list is sliced into chunks, all submitted at once, results joined in order.',
+    async body(create, p) {
+      const items = Array.from({ length: p.n }, (_, i) => i);
+      return timed(
+        create,
+        p,
+        (runner) => runner.map('double', items.slice(0, p.processes * 4), 1),
+        async (runner) => {
+          const out = await runner.map('double', items, p.chunksize);
+          check(out.length === p.n && out[p.n - 1] === 2 * (p.n - 1), 'x * 2');
+        },
+      );
+    },
+  },
+  {
+    name: 'objects',
+    title: 'map over large objects (~5 KB of nested fields each)',
+    full: { n: 2_000, chunksize: 50 },
+    quick: { n: 200, chunksize: 10 },
+    contenders: ['in-process', ...MPOOL, ...PEERS, 'python'],
+    note: 'Each record is summarised in the worker; peers: chunked as in map.',
+    async body(create, p) {
+      const records = Array.from({ length: p.n }, (_, i) => makeRecord(i));
+      return timed(
+        create,
+        p,
+        (runner) => runner.map('summarize', records.slice(0, p.processes * 4), 1),
+        async (runner) => {
+          const out = (await runner.map('summarize', records, p.chunksize)) as { id: number }[];
+          check(out.length === p.n && out[p.n - 1]?.id === p.n - 1, 'summaries in order');
+        },
+      );
+    },
+  },
+  {
+    name: 'imap',
+    title: 'imap of x => x * 2 over an infinite generator, stopped after n results',
+    full: { n: 200_000, chunksize: 1 },
+    quick: { n: 20_000, chunksize: 1 },
+    contenders: ['in-process', ...MPOOL, ...PEERS, 'python'],
+    note:
+      'mpool imap (default buffersize) and Python imap, both chunksize 1; peers have no streaming API: a ' +
+      'bounded in-flight loop keeps at most max(16, 4 × processes) tasks unread, yielded in order.',
+    body: (create, p) =>
+      timed(
+        create,
+        p,
+        async (runner) => {
+          for await (const _ of runner.imap('double', [1, 2, 3, 4], p.chunksize));
+        },
+        async (runner) => {
+          let count = 0;
+          let last: unknown;
+          for await (last of runner.imap('double', naturals(), p.chunksize)) {
+            if (++count === p.n) break;
+          }
+          check(last === 2 * (p.n - 1), 'last result');
+        },
+      ),
+  },
+];
+
+export function scenario(name: string): Scenario {
+  const found = SCENARIOS.find((s) => s.name === name);
+  if (!found)
+    throw new Error(`Unknown scenario "${name}". Known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  return found;
+}
