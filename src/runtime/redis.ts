@@ -353,7 +353,7 @@ export class RedisExecutor implements Executor {
       for (let i = 0; i < due.length && this.#state !== 'stopped'; i += SWEEP_BATCH) {
         const batch = due.slice(i, i + SWEEP_BATCH);
         const jobs = await Promise.all(batch.map((entry) => this.#queue.getJob(entry.jobId)));
-        batch.forEach((entry, k) => this.#check(entry, jobs[k], now));
+        for (let k = 0; k < batch.length; k++) this.#check(batch[k]!, jobs[k], now);
       }
     } catch {
       // Redis went away mid-sweep: the watchdog takes over, and a full sweep follows the reconnect.

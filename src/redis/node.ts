@@ -1,0 +1,270 @@
+// A worker node: a BullMQ Worker whose chunks run on this machine's own mpool Pool, so user code never blocks the
+// event loop that renews BullMQ's locks. Started by `mpool worker`; stops gracefully, releasing what it cannot finish.
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { SerializationError, TaskRefusedError } from '../errors.js';
+import { Pool } from '../pool.js';
+import { loadFn } from '../worker/load.js';
+import { ioredisOptions, type ResolvedConnection } from './connection.js';
+import { loadTaskTable } from './tasks.js';
+import {
+  cancelChannel,
+  decodeValue,
+  encodeFailure,
+  encodeResult,
+  type JobData,
+  type JobResult,
+  parseJobData,
+  verify,
+} from './wire.js';
+
+type AnyFn = (...args: any[]) => unknown;
+
+export interface NodeOptions {
+  connection: ResolvedConnection;
+  queue: string;
+  /** Task modules: their exported functions are what this node runs, by name. */
+  tasks: string[];
+  processes: number;
+  context: 'thread' | 'process';
+  /** Run inline functions whose HMAC verifies with `secret`. */
+  allowInline: boolean;
+  secret: string | null;
+  maxPayloadBytes: number;
+  lockDuration: number;
+  stalledInterval: number;
+  maxStalled: number;
+  /** Milliseconds running chunks get to finish on shutdown before they are released to other nodes. */
+  grace: number;
+  name: string;
+  /** Leave out the line per chunk. */
+  quiet: boolean;
+  log: (line: string) => void;
+}
+
+export interface WorkerNode {
+  /** Stops taking chunks, finishes (or after `grace`, releases) the running ones, and closes. A second call releases at once. */
+  stop(): Promise<void>;
+  /** Settles once the node has stopped. */
+  readonly stopped: Promise<void>;
+}
+
+interface Running {
+  controller: AbortController;
+  released: boolean;
+}
+
+export function defaultNodeName(): string {
+  return `${hostname()}:${process.pid}`;
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message.split('\n', 1)[0]}` : String(err);
+}
+
+/** The local pool names items from 0; the submitter's input starts at the chunk's base. */
+function shiftIndex(err: unknown, base: number): unknown {
+  if (err instanceof SerializationError && base > 0) {
+    const index = err.index + base;
+    err.message = err.message.replace(`item ${err.index}`, `item ${index}`);
+    Object.defineProperty(err, 'index', { value: index, enumerable: true, configurable: true });
+  }
+  return err;
+}
+
+export async function startNode(options: NodeOptions): Promise<WorkerNode> {
+  const { log, connection: conn } = options;
+  const table = await loadTaskTable(options.tasks);
+  const pool = new Pool({ processes: options.processes, context: options.context });
+  const running = new Map<string, Running>();
+  let done = 0;
+  let failed = 0;
+
+  const refuse = (job: Job, err: unknown): never => {
+    failed++;
+    log(`chunk ${job.id} refused: ${describe(err)}`);
+    throw new UnrecoverableError(encodeFailure(err));
+  };
+
+  const resolveFn = (data: JobData): AnyFn => {
+    if (data.fn.kind === 'name') {
+      const fn = table.get(data.fn.name);
+      if (fn) return fn;
+      throw new TaskRefusedError(
+        `This worker node has no task named \`${data.fn.name}\`; it knows ${[...table.keys()].map((n) => `\`${n}\``).join(', ') || 'none'}. ` +
+          'Start the nodes with --tasks pointing at the module that exports it.',
+      );
+    }
+    const name = data.fn.name || 'anonymous';
+    if (!options.allowInline) {
+      throw new TaskRefusedError(
+        `This worker node refuses inline functions (\`${name}\`): it runs only the tasks of its --tasks modules. ` +
+          'Declare the function with task(import.meta.url, fn) in such a module, or start the nodes with --allow-inline and a shared MPOOL_SECRET.',
+      );
+    }
+    if (options.secret === null || !verify(options.secret, data as JobData & { fn: { kind: 'inline' } })) {
+      throw new TaskRefusedError(
+        `The inline function \`${name}\` is not signed with this node's secret, so it was refused. ` +
+          'The submitter (`secret` option or MPOOL_SECRET) and the nodes (MPOOL_SECRET) must share the same secret.',
+      );
+    }
+    return loadFn({ kind: 'inline', source: data.fn.source, name: data.fn.name }) as AnyFn;
+  };
+
+  const processor = async (job: Job, token?: string): Promise<JobResult> => {
+    const started = performance.now();
+    let data: JobData;
+    let fn: AnyFn;
+    let items: unknown[];
+    try {
+      data = parseJobData(job.data, options.maxPayloadBytes);
+      fn = resolveFn(data);
+      const decoded = decodeValue(data.items);
+      if (!Array.isArray(decoded) && !ArrayBuffer.isView(decoded))
+        throw new TaskRefusedError('The items are not a list.');
+      items = Array.from(decoded as ArrayLike<unknown>);
+    } catch (err) {
+      return refuse(job, err);
+    }
+    const run: Running = { controller: new AbortController(), released: false };
+    const id = String(job.id);
+    running.set(id, run);
+    try {
+      const call = {
+        chunksize: Math.max(1, items.length),
+        timeout: data.timeout ?? undefined,
+        retries: data.retries,
+        signal: run.controller.signal,
+      };
+      const values = data.star
+        ? await pool.starmap(fn, items as unknown[][], call)
+        : await pool.map(fn, items, call);
+      const result = encodeResult(values, options.maxPayloadBytes);
+      done++;
+      if (!options.quiet) {
+        log(
+          `chunk ${id} done: ${items.length} item(s) of ${data.fn.name || 'anonymous'} in ${Math.round(performance.now() - started)} ms`,
+        );
+      }
+      return result;
+    } catch (err) {
+      if (run.released && token) {
+        // Shutting down: hand the chunk back to the queue now rather than after its lock expires.
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      failed++;
+      log(
+        `chunk ${id} failed: ${describe(err)}${run.controller.signal.aborted ? ' (cancelled by its submitter)' : ''}`,
+      );
+      // A task's own error is final: BullMQ must not retry it (only a lost node's chunk runs again).
+      throw new UnrecoverableError(encodeFailure(shiftIndex(err, data.base)));
+    } finally {
+      running.delete(id);
+    }
+  };
+
+  // Submitters publish the ids of chunks to stop (cancellation, terminate); this node stops those it runs.
+  const sub = new Redis(ioredisOptions(conn, 'mpool:node-cancel') as never);
+  let connected = false;
+  sub.on('error', () => {});
+  sub.on('ready', () => {
+    if (!connected) log(`connected to ${conn.label}`);
+    connected = true;
+  });
+  sub.on('close', () => {
+    if (connected && !stopping) log(`lost the connection to ${conn.label}; reconnecting`);
+    connected = false;
+  });
+  sub.on('message', (_channel: string, message: string) => {
+    let ids: unknown;
+    try {
+      ids = JSON.parse(message);
+    } catch {
+      return;
+    }
+    if (!Array.isArray(ids)) return;
+    for (const jobId of ids) {
+      const run = typeof jobId === 'string' ? running.get(jobId) : undefined;
+      if (run && !run.controller.signal.aborted) {
+        log(`chunk ${jobId}: stopping it, its submitter cancelled it`);
+        run.controller.abort();
+      }
+    }
+  });
+  sub.subscribe(cancelChannel(conn.prefix, options.queue)).catch(() => {});
+
+  const worker = new Worker(options.queue, processor, {
+    connection: ioredisOptions(conn, 'mpool:node') as never,
+    prefix: conn.prefix,
+    name: options.name,
+    concurrency: options.processes,
+    lockDuration: options.lockDuration,
+    stalledInterval: options.stalledInterval,
+    maxStalledCount: options.maxStalled,
+  });
+  let lastError = '';
+  let lastErrorAt = 0;
+  worker.on('error', (err) => {
+    const line = describe(err);
+    const now = Date.now();
+    if (line === lastError && now - lastErrorAt < 10_000) return;
+    lastError = line;
+    lastErrorAt = now;
+    log(`redis: ${line}`);
+  });
+  worker.on('stalled', (jobId) =>
+    log(`chunk ${jobId} stalled (its node stopped renewing the lock); back to the queue`),
+  );
+
+  const inline = options.allowInline ? 'inline functions allowed when signed' : 'inline functions refused';
+  log(
+    `worker node ${options.name} started: queue "${options.queue}" on ${conn.label}, ${options.processes} ${options.context === 'thread' ? 'thread' : 'process'}(es), ` +
+      `tasks: ${[...table.keys()].join(', ') || 'none'}; ${inline}`,
+  );
+
+  let stopping: Promise<void> | null = null;
+  let released = false;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
+  });
+
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    if (running.size > 0) log(`releasing ${running.size} running chunk(s) back to the queue`);
+    for (const run of running.values()) {
+      run.released = true;
+      run.controller.abort();
+    }
+  };
+
+  const stop = (): Promise<void> => {
+    if (stopping) {
+      release();
+      return stopping;
+    }
+    log(
+      `shutting down: ${running.size} chunk(s) running, given ${Math.round(options.grace / 1000)} s to finish before they are released`,
+    );
+    const timer = setTimeout(release, options.grace);
+    stopping = (async () => {
+      await worker.close();
+      clearTimeout(timer);
+      if (released) await pool.terminate();
+      else {
+        pool.close();
+        await pool.join();
+      }
+      sub.disconnect();
+      log(`stopped: ${done} chunk(s) done, ${failed} failed`);
+      resolveStopped();
+    })();
+    return stopping;
+  };
+
+  return { stop, stopped };
+}
