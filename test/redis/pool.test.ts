@@ -1,0 +1,163 @@
+// One suite, two runtimes: the same Pool calls against the local pool and against Redis with two worker nodes.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { AbortError, Pool, type PoolOptions, TaskTimeoutError } from '../../src/index.js';
+import { add, behave, FixtureError, slowSqr, sqr } from '../fixtures/tasks.js';
+import {
+  HAVE_REDIS,
+  type NodeProcess,
+  RedisServer,
+  SECRET,
+  sleep,
+  startNode,
+} from './fixtures/harness.js';
+import { richValue } from './fixtures/tasks.js';
+
+const QUEUE = 'suite';
+
+interface Runtime {
+  name: string;
+  options: () => PoolOptions;
+}
+
+let server: RedisServer | null = null;
+const nodes: NodeProcess[] = [];
+
+const RUNTIMES: Runtime[] = [
+  { name: 'local threads', options: () => ({ processes: 2 }) },
+  {
+    name: 'redis, 2 nodes',
+    options: () => ({ redis: server!.url, queue: QUEUE, processes: 4, secret: SECRET, redisTimeout: 20_000 }),
+  },
+];
+
+async function withPool<T>(runtime: Runtime, body: (pool: Pool) => Promise<T>): Promise<T> {
+  const pool = new Pool(runtime.options());
+  try {
+    return await body(pool);
+  } finally {
+    await pool.terminate();
+  }
+}
+
+describe('Pool on Redis, and the same calls locally', { skip: !HAVE_REDIS && 'no redis-server' }, () => {
+  before(async () => {
+    server = await RedisServer.start();
+    const settings = { url: server.url, queue: QUEUE, flags: ['--allow-inline'], env: { MPOOL_SECRET: SECRET } };
+    nodes.push(...(await Promise.all([startNode(settings), startNode(settings)])));
+  });
+
+  after(async () => {
+    await Promise.all(nodes.map((node) => node.stop()));
+    await server?.stop();
+  });
+
+  for (const runtime of RUNTIMES) {
+    describe(runtime.name, () => {
+      it('map, starmap and apply keep input order, for module and inline functions', async () => {
+        await withPool(runtime, async (pool) => {
+          const xs = Array.from({ length: 103 }, (_, i) => i);
+          for (const chunksize of [undefined, 1, 7, 1000]) {
+            assert.deepEqual(await pool.map(sqr, xs, chunksize), xs.map((x) => x * x), `chunksize ${chunksize}`);
+          }
+          assert.deepEqual(await pool.map((x: number) => x + 1, [1, 2, 3]), [2, 3, 4]);
+          assert.deepEqual(await pool.starmap(add, [[1, 2], [3, 4]] as [number, number][]), [3, 7]);
+          assert.equal(await pool.apply(add, [20, 22]), 42);
+          assert.deepEqual(await pool.map(sqr, []), []);
+        });
+      });
+
+      it('values travel as structured clones: undefined, BigInt, Date, Set, NaN', async () => {
+        await withPool(runtime, async (pool) => {
+          const [value] = await pool.map(richValue, [5]);
+          assert.deepEqual(value, {
+            n: 5,
+            big: 50n,
+            when: new Date(5),
+            set: new Set([5]),
+            none: undefined,
+            nan: Number.NaN,
+          });
+          assert.equal(await pool.apply(() => undefined), undefined);
+        });
+      });
+
+      it('imap streams in order and imapUnordered as results finish', async () => {
+        await withPool(runtime, async (pool) => {
+          const seen: number[] = [];
+          for await (const value of pool.imap(slowSqr, [1, 2, 3, 4, 5, 6])) seen.push(value);
+          assert.deepEqual(seen, [1, 4, 9, 16, 25, 36]);
+          // Endless input: imap reads only as far as it is consumed.
+          function* naturals() {
+            for (let i = 0; ; i++) yield i;
+          }
+          const first: number[] = [];
+          for await (const value of pool.imap(sqr, naturals(), { chunksize: 3, buffersize: 4 })) {
+            first.push(value);
+            if (first.length === 10) break;
+          }
+          assert.deepEqual(first, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+          const unordered: number[] = [];
+          for await (const value of pool.imapUnordered(sqr, [3, 1, 2])) unordered.push(value);
+          assert.deepEqual(unordered.sort(), [1, 4, 9]);
+        });
+      });
+
+      it('callbacks fire once with the result or the first error', async () => {
+        await withPool(runtime, async (pool) => {
+          const got: unknown[] = [];
+          const errors: unknown[] = [];
+          assert.deepEqual(await pool.mapAsync(sqr, [1, 2], { callback: (v) => got.push(v) }), [1, 4]);
+          assert.deepEqual(got, [[1, 4]]);
+          const failing = pool.applyAsync(behave, ['throw', 7], { errorCallback: (e) => errors.push(e) });
+          await assert.rejects(failing.get(), TypeError);
+          assert.equal(errors.length, 1);
+        });
+      });
+
+      it("errors keep their class, fields, cause and the worker's stack", async () => {
+        await withPool(runtime, async (pool) => {
+          const err = await pool.apply(behave, ['throw-custom']).catch((e: unknown) => e);
+          assert.ok(err instanceof Error);
+          assert.equal(err.message, 'custom failure');
+          assert.equal((err as FixtureError).code, 'E_FIXTURE');
+          assert.deepEqual((err as FixtureError).detail, { n: 1 });
+          assert.ok(err.cause instanceof RangeError);
+          assert.match(err.stack ?? '', /fixtures[/\\]tasks\.ts/);
+          const typed = await pool.map(behave, ['throw'] as const).catch((e: unknown) => e);
+          assert.ok(typed instanceof TypeError);
+        });
+      });
+
+      it('a timeout stops the task with TaskTimeoutError, and the pool goes on', async () => {
+        await withPool(runtime, async (pool) => {
+          const started = Date.now();
+          await assert.rejects(pool.apply(behave, ['hang'], { timeout: 300 }), TaskTimeoutError);
+          assert.ok(Date.now() - started < 10_000);
+          assert.equal(await pool.apply(add, [1, 1]), 2);
+        });
+      });
+
+      it('an AbortSignal cancels queued and running tasks', async () => {
+        await withPool(runtime, async (pool) => {
+          const controller = new AbortController();
+          const hanging = pool.map(behave, Array(6).fill('hang'), { chunksize: 1, signal: controller.signal });
+          await sleep(300);
+          controller.abort();
+          await assert.rejects(hanging, AbortError);
+          // The hanging chunks were stopped, so there is room for more work.
+          assert.deepEqual(await pool.map(sqr, [1, 2, 3, 4], 1), [1, 4, 9, 16]);
+        });
+      });
+
+      it('close and join wait for queued work', async () => {
+        const pool = new Pool(runtime.options());
+        const result = pool.mapAsync(slowSqr, [1, 2, 3]);
+        pool.close();
+        await pool.join();
+        assert.deepEqual(await result.get(), [1, 4, 9]);
+        assert.equal(pool.state, 'closed');
+      });
+    });
+  }
+});
