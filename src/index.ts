@@ -6,13 +6,16 @@ export {
   InitializerError,
   NotReadyError,
   PoolStateError,
+  RedisUnavailableError,
   SerializationError,
+  TaskRefusedError,
   TaskTimeoutError,
   TimeoutError,
   type WorkerExit,
   WorkerLostError,
 } from './errors.js';
 export { cpuCount, type PoolOptions } from './options.js';
+export type { RedisConnectionOptions } from './redis/connection.js';
 export {
   type ApplyOptions,
   type CallOptions,
