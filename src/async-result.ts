@@ -21,30 +21,40 @@ function checkTimeout(timeout: unknown): number | undefined {
   return timeout;
 }
 
+/** Settles a result from inside mpool; AsyncResult has no public way to be settled. */
+export let fulfilResult: <T>(result: AsyncResult<T>, value: T) => void;
+export let failResult: <T>(result: AsyncResult<T>, error: unknown) => void;
+
 /**
  * The pending result of an `*Async` call, as in Python. Timeouts are in milliseconds, and `get()` returns a
  * promise. It is also awaitable: `await pool.mapAsync(f, xs)` gives the list.
  */
 export class AsyncResult<T> implements PromiseLike<T> {
   #state: 'pending' | 'fulfilled' | 'rejected' = 'pending';
-  readonly #promise: Promise<T>;
-  #resolve!: (value: T) => void;
-  #reject!: (error: unknown) => void;
-  readonly #callbacks: Callbacks<T>;
+  #value: T | undefined;
+  #error: unknown;
+  // The promise is made only when someone waits: cheaper for many small tasks, and a failure read only
+  // through errorCallback never becomes an unhandled rejection.
+  #promise: Promise<T> | null = null;
+  #resolve: ((value: T) => void) | null = null;
+  #reject: ((error: unknown) => void) | null = null;
+  readonly #callbacks: Callbacks<T> | undefined;
 
-  /** @internal Created by the Pool; settled through the functions passed to `start`. */
+  static {
+    fulfilResult = (result, value) => result.#fulfil(value);
+    failResult = (result, error) => result.#fail(error);
+  }
+
+  /**
+   * Made by the Pool. `start`, when given, receives the functions that settle the result, as a Promise
+   * executor does.
+   */
   constructor(
-    start: (fulfil: (value: T) => void, fail: (error: unknown) => void) => void,
-    callbacks: Callbacks<T> = {},
+    start?: (fulfil: (value: T) => void, fail: (error: unknown) => void) => void,
+    callbacks?: Callbacks<T>,
   ) {
     this.#callbacks = callbacks;
-    this.#promise = new Promise<T>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-    // The result may be consumed only through callbacks; an unread rejection must not crash the process.
-    this.#promise.catch(noop);
-    start(
+    start?.(
       (value) => this.#fulfil(value),
       (error) => this.#fail(error),
     );
@@ -52,35 +62,55 @@ export class AsyncResult<T> implements PromiseLike<T> {
 
   #fulfil(value: T): void {
     if (this.#state !== 'pending') return;
-    const { callback } = this.#callbacks;
+    const callback = this.#callbacks?.callback;
     if (callback) {
       try {
         callback(value);
       } catch (err) {
-        this.#state = 'rejected';
-        this.#reject(new CallbackError('callback', { cause: err }));
+        this.#settleRejected(new CallbackError('callback', { cause: err }));
         return;
       }
     }
     this.#state = 'fulfilled';
-    this.#resolve(value);
+    this.#value = value;
+    this.#resolve?.(value);
   }
 
   #fail(error: unknown): void {
     if (this.#state !== 'pending') return;
-    const { errorCallback } = this.#callbacks;
-    this.#state = 'rejected';
+    const errorCallback = this.#callbacks?.errorCallback;
     if (errorCallback) {
       try {
         errorCallback(error);
       } catch (err) {
         const wrapped = new CallbackError('errorCallback', { cause: err });
         Object.defineProperty(wrapped, 'error', { value: error, enumerable: true });
-        this.#reject(wrapped);
+        this.#settleRejected(wrapped);
         return;
       }
     }
-    this.#reject(error);
+    this.#settleRejected(error);
+  }
+
+  #settleRejected(error: unknown): void {
+    this.#state = 'rejected';
+    this.#error = error;
+    this.#reject?.(error);
+  }
+
+  #settled(): Promise<T> {
+    if (this.#promise) return this.#promise;
+    if (this.#state === 'fulfilled') this.#promise = Promise.resolve(this.#value as T);
+    else if (this.#state === 'rejected') this.#promise = Promise.reject(this.#error);
+    else {
+      this.#promise = new Promise<T>((resolve, reject) => {
+        this.#resolve = resolve;
+        this.#reject = reject;
+      });
+    }
+    // This shared promise is only ever handed out through then/get, whose callers handle it.
+    this.#promise.catch(noop);
+    return this.#promise;
   }
 
   /**
@@ -89,10 +119,11 @@ export class AsyncResult<T> implements PromiseLike<T> {
    */
   get(timeout?: number): Promise<T> {
     const ms = checkTimeout(timeout);
-    if (ms === undefined || this.#state !== 'pending') return this.#promise;
+    const settled = this.#settled();
+    if (ms === undefined || this.#state !== 'pending') return settled.then();
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => reject(new TimeoutError(ms)), ms);
-      this.#promise.then(
+      settled.then(
         (value) => {
           clearTimeout(timer);
           resolve(value);
@@ -108,7 +139,7 @@ export class AsyncResult<T> implements PromiseLike<T> {
   /** Resolves true once the result is ready, or false when `timeout` (ms) passes first. Never rejects. */
   wait(timeout?: number): Promise<boolean> {
     const ms = checkTimeout(timeout);
-    const settled = this.#promise.then(
+    const settled = this.#settled().then(
       () => true,
       () => true,
     );
@@ -138,6 +169,6 @@ export class AsyncResult<T> implements PromiseLike<T> {
     onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    return this.#promise.then(onfulfilled, onrejected);
+    return this.#settled().then(onfulfilled, onrejected);
   }
 }

@@ -1,6 +1,7 @@
 // One map-like call in flight: reads its input lazily, feeds chunks within a window, and reports each result.
 // (pool.ts holds the Python-facing API; this holds the feeding engine that map, starmap and imap share.)
 import { performance } from 'node:perf_hooks';
+import { type AsyncResult, failResult, fulfilResult } from './async-result.js';
 import { AdaptiveChunksize, ChunkReader, type Source } from './chunks.js';
 import { AbortError } from './errors.js';
 import type { ChunkJob, ChunkResult } from './executor.js';
@@ -8,7 +9,9 @@ import type { FnRef } from './protocol.js';
 
 /** What a call needs from its pool: a way to submit a chunk and to take chunks back. */
 export interface CallHost {
-  submit(job: Omit<ChunkJob, 'id'>, owner: ChunkOwner): number;
+  /** A chunk id routed to `owner`. Reserve before submit: an executor may settle during submit. */
+  reserve(owner: ChunkOwner): number;
+  submit(job: ChunkJob): void;
   cancel(ids: ReadonlySet<number>, stopRunning: boolean): void;
   forget(owner: ChunkOwner): void;
 }
@@ -63,6 +66,7 @@ export class Call implements ChunkOwner {
   #done = 0;
   #reading = false;
   #finished = false;
+  #inputError: { error: unknown } | null = null;
   readonly #onAbort = (): void => {
     const reason = this.#plan.signal?.reason;
     this.abort(new AbortError(undefined, { cause: reason }), true);
@@ -103,6 +107,7 @@ export class Call implements ChunkOwner {
     this.#inflight.delete(id);
     if (!result.ok) {
       this.#consumer.chunkError(info.seq, result.error);
+      this.#feed();
       return;
     }
     this.#adaptive?.observe(info.size, performance.now() - info.sentAt);
@@ -144,8 +149,7 @@ export class Call implements ChunkOwner {
       try {
         while (this.#room()) this.#submit(this.#reader.readSync(this.#size()));
       } catch (err) {
-        this.abort(err, false);
-        return;
+        this.#inputFailed(err);
       }
       this.#maybeEnd();
       return;
@@ -158,21 +162,26 @@ export class Call implements ChunkOwner {
     try {
       while (this.#room()) this.#submit(await this.#reader.read(this.#size()));
     } catch (err) {
-      this.#reading = false;
-      this.abort(err, false);
-      return;
+      this.#inputFailed(err);
     }
     this.#reading = false;
     this.#maybeEnd();
   }
 
-  #submit(items: unknown[]): void {
+  // As in Python, an input that throws fails the call after the chunks already read have come back.
+  #inputFailed(error: unknown): void {
+    this.#inputError = { error };
+    this.#reader.close();
+  }
+
+  #submit(items: ArrayLike<unknown>): void {
     if (items.length === 0 || this.#finished) return;
     const { fn, fnId, star, timeout, retries } = this.#plan;
     const base = this.#count;
-    const id = this.#host.submit({ fnId, fn, items, star, base, timeout, retries }, this);
+    const id = this.#host.reserve(this);
     this.#inflight.set(id, { seq: this.#seq++, base, size: items.length, sentAt: performance.now() });
     this.#count += items.length;
+    this.#host.submit({ id, fnId, fn, items, star, base, timeout, retries });
   }
 
   #maybeEnd(): void {
@@ -180,6 +189,43 @@ export class Call implements ChunkOwner {
     this.#finished = true;
     this.#plan.signal?.removeEventListener('abort', this.#onAbort);
     this.#host.forget(this);
-    this.#consumer.end(this.#count);
+    if (this.#inputError) this.#consumer.fail(this.#inputError.error);
+    else this.#consumer.end(this.#count);
+  }
+}
+
+/** One applyAsync in flight: a single chunk of one argument tuple. Lighter than a Call, for many tiny tasks. */
+export class ApplyCall implements ChunkOwner {
+  id = 0;
+  readonly #host: CallHost;
+  readonly #result: AsyncResult<any>;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort: (() => void) | undefined;
+
+  constructor(host: CallHost, result: AsyncResult<any>, signal: AbortSignal | undefined) {
+    this.#host = host;
+    this.#result = result;
+    this.#signal = signal;
+    if (signal) {
+      this.#onAbort = () => this.abort(new AbortError(undefined, { cause: signal.reason }), true);
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  settle(_id: number, result: ChunkResult): void {
+    this.#done();
+    if (result.ok) fulfilResult(this.#result, result.values[0]);
+    else failResult(this.#result, result.error);
+  }
+
+  abort(error: unknown, stopRunning: boolean): void {
+    this.#host.cancel(new Set([this.id]), stopRunning);
+    this.#done();
+    failResult(this.#result, error);
+  }
+
+  #done(): void {
+    this.#host.forget(this);
+    if (this.#onAbort) this.#signal!.removeEventListener('abort', this.#onAbort);
   }
 }

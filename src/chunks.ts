@@ -20,11 +20,14 @@ export function isSource(value: unknown): value is Source<unknown> {
 export class ChunkReader<T> {
   readonly #array: readonly T[] | null;
   #offset = 0;
+  // Arrays of numbers are read straight into Float64Arrays: no slice, and nothing left to pack later.
+  #numeric: boolean;
   readonly #sync: Iterator<T> | null = null;
   readonly #async: AsyncIterator<T> | null = null;
   #done = false;
 
   constructor(source: Source<T>) {
+    this.#numeric = Array.isArray(source) && typeof source[0] === 'number';
     if (Array.isArray(source)) {
       this.#array = source;
       return;
@@ -52,12 +55,26 @@ export class ChunkReader<T> {
   }
 
   /** The next `size` items (fewer at the end), synchronously; only for synchronous sources. */
-  readSync(size: number): T[] {
-    if (this.#array) {
-      const items = this.#array.slice(this.#offset, this.#offset + size);
-      this.#offset += items.length;
-      if (this.#offset >= this.#array.length) this.#done = true;
-      return items;
+  readSync(size: number): ArrayLike<T> {
+    const array = this.#array;
+    if (array) {
+      const start = this.#offset;
+      const end = Math.min(start + size, array.length);
+      this.#offset = end;
+      if (end >= array.length) this.#done = true;
+      if (this.#numeric) {
+        const numbers = new Float64Array(end - start);
+        for (let i = start; i < end; i++) {
+          const value = array[i];
+          if (typeof value !== 'number') {
+            this.#numeric = false;
+            return array.slice(start, end);
+          }
+          numbers[i - start] = value;
+        }
+        return numbers as unknown as ArrayLike<T>;
+      }
+      return array.slice(start, end);
     }
     const items: T[] = [];
     const it = this.#sync!;
@@ -72,7 +89,7 @@ export class ChunkReader<T> {
     return items;
   }
 
-  async read(size: number): Promise<T[]> {
+  async read(size: number): Promise<ArrayLike<T>> {
     if (this.#async === null) return this.readSync(size);
     const items: T[] = [];
     while (items.length < size) {

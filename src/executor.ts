@@ -6,7 +6,8 @@ export interface ChunkJob {
   id: number;
   fnId: number;
   fn: FnRef;
-  items: readonly unknown[];
+  /** The chunk's items; an all-number chunk may come as a Float64Array. */
+  items: ArrayLike<unknown>;
   star: boolean;
   /** Input position of the first item, so errors can name the item. */
   base: number;

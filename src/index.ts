@@ -15,7 +15,6 @@ export {
   WorkerLostError,
 } from './errors.js';
 export { cpuCount, type PoolOptions } from './options.js';
-export type { RedisConnectionOptions } from './redis/connection.js';
 export {
   type ApplyOptions,
   type CallOptions,
@@ -25,4 +24,5 @@ export {
   type PoolState,
 } from './pool.js';
 export type { Progress, ProgressOptions } from './progress.js';
+export type { RedisConnectionOptions } from './redis/connection.js';
 export { isWorker, task } from './task.js';

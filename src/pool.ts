@@ -1,9 +1,9 @@
 // Pool: Python's multiprocessing.Pool API (apply, map, imap, starmap, close/join/terminate) and its lifecycle.
-import { AsyncResult, type Callbacks } from './async-result.js';
-import { Call, type CallConsumer, type CallHost, type ChunkOwner } from './call.js';
+import { AsyncResult, type Callbacks, failResult } from './async-result.js';
+import { ApplyCall, Call, type CallConsumer, type CallHost, type ChunkOwner } from './call.js';
 import { defaultChunksize, isSource, type Source } from './chunks.js';
 import { AbortError, PoolStateError } from './errors.js';
-import type { ChunkJob, ChunkResult, Executor } from './executor.js';
+import type { ChunkResult, Executor } from './executor.js';
 import { ImapIterator } from './imap.js';
 import {
   type PoolOptions,
@@ -66,12 +66,14 @@ export class Pool implements AsyncDisposable {
   readonly #owners = new Map<number, ChunkOwner>();
   readonly #active = new Set<ChunkOwner>();
   readonly #fnIds = new Map<string, number>();
+  readonly #fnCache = new WeakMap<AnyFn, [number, FnRef]>();
   #nextChunk = 1;
   #idle: (() => void) | null = null;
   #stopped: Promise<void> | null = null;
   #fatal: Error | null = null;
   readonly #host: CallHost = {
-    submit: (job, owner) => this.#submit(job, owner),
+    reserve: (owner) => this.#reserve(owner),
+    submit: (job) => this.#executor.submit(job),
     cancel: (ids, stopRunning) => {
       for (const id of ids) this.#owners.delete(id);
       this.#executor.cancel(ids, stopRunning);
@@ -112,34 +114,24 @@ export class Pool implements AsyncDisposable {
   ): AsyncResult<Awaited<ReturnType<F>>> {
     this.#checkRunning();
     const [fnId, ref] = this.#fnRef(fn);
-    if (!Array.isArray(args))
+    if (!Array.isArray(args)) {
       throw new TypeError(`Expected \`args\` to be an array of arguments, got ${received(args)}`);
-    const { timeout, retries } = resolveLimits(options, this.#options);
-    const { signal } = options;
-    return new AsyncResult<Awaited<ReturnType<F>>>(
-      (fulfil, fail) => {
-        let id = 0;
-        const onAbort = (): void => owner.abort(new AbortError(undefined, { cause: signal?.reason }), true);
-        const owner: ChunkOwner = {
-          settle: (_id, result) => {
-            this.#forget(owner);
-            signal?.removeEventListener('abort', onAbort);
-            if (result.ok) fulfil(result.values[0] as Awaited<ReturnType<F>>);
-            else fail(result.error);
-          },
-          abort: (error, stopRunning) => {
-            this.#host.cancel(new Set([id]), stopRunning);
-            this.#forget(owner);
-            signal?.removeEventListener('abort', onAbort);
-            fail(error);
-          },
-        };
-        if (signal?.aborted) return fail(new AbortError(undefined, { cause: signal.reason }));
-        signal?.addEventListener('abort', onAbort, { once: true });
-        id = this.#submit({ fnId, fn: ref, items: [args], star: true, base: 0, timeout, retries }, owner);
-      },
-      { callback: options.callback, errorCallback: options.errorCallback },
+    }
+    const { timeout, retries } = this.#limits(options);
+    const { signal, callback, errorCallback } = options;
+    const result = new AsyncResult<Awaited<ReturnType<F>>>(
+      undefined,
+      callback || errorCallback ? { callback, errorCallback } : undefined,
     );
+    if (signal?.aborted) {
+      failResult(result, new AbortError(undefined, { cause: signal.reason }));
+      return result;
+    }
+    const owner = new ApplyCall(this.#host, result, signal);
+    const id = this.#reserve(owner);
+    owner.id = id;
+    this.#executor.submit({ id, fnId, fn: ref, items: [args], star: true, base: 0, timeout, retries });
+    return result;
   }
 
   /** Python's `map`: applies `fn` to every item, in parallel, and resolves with the results in input order. */
@@ -240,6 +232,11 @@ export class Pool implements AsyncDisposable {
     await this.join();
   }
 
+  #limits(options: CallOptions): { timeout: number | null; retries: number } {
+    if (options.timeout === undefined && options.retries === undefined) return this.#options;
+    return resolveLimits(options, this.#options);
+  }
+
   #checkRunning(): void {
     if (this.#state === 'running') return;
     const why = this.#fatal ? ` (${this.#fatal.message})` : '';
@@ -251,6 +248,8 @@ export class Pool implements AsyncDisposable {
   }
 
   #fnRef(fn: unknown): [number, FnRef] {
+    const cached = this.#fnCache.get(fn as AnyFn);
+    if (cached) return cached;
     const ref = toFnRef(fn);
     const key = ref.kind === 'inline' ? ref.source : ref.key;
     let id = this.#fnIds.get(key);
@@ -258,14 +257,15 @@ export class Pool implements AsyncDisposable {
       id = this.#fnIds.size + 1;
       this.#fnIds.set(key, id);
     }
-    return [id, ref];
+    const entry: [number, FnRef] = [id, ref];
+    this.#fnCache.set(fn as AnyFn, entry);
+    return entry;
   }
 
-  #submit(job: Omit<ChunkJob, 'id'>, owner: ChunkOwner): number {
+  #reserve(owner: ChunkOwner): number {
     const id = this.#nextChunk++;
     this.#owners.set(id, owner);
     this.#active.add(owner);
-    this.#executor.submit({ ...job, id });
     return id;
   }
 
@@ -311,7 +311,7 @@ export class Pool implements AsyncDisposable {
       star,
       source: iterable,
       chunksize: resolveChunksize(options.chunksize),
-      ...resolveLimits(options, this.#options),
+      ...this.#limits(options),
       signal: options.signal,
     };
   }

@@ -9,33 +9,43 @@ export type FnRef =
 /** Items of a chunk as they cross: a plain array, or a Float64Array when every item is a number (far cheaper to copy). */
 export type WireItems = unknown[] | Float64Array;
 
+/** Where a chunk's numbers sit in its message's one shared Float64Array. */
+export interface PackedRef {
+  at: number;
+  n: number;
+}
+
+/** Items or values inside a batch message: a plain array, or a reference into the message's numbers. */
+export type BatchItems = unknown[] | PackedRef;
+
 export interface WireChunk {
   id: number;
   fn: number;
   /** Input position of the chunk's first item, so errors can name the item. */
   base: number;
   star: boolean;
-  items: WireItems;
+  items: BatchItems;
 }
 
 export type ToWorker =
   | { type: 'init'; workerId: number; initializer: FnRef | null; initargs: unknown[] }
-  | { type: 'run'; fns: Array<[number, FnRef]>; chunks: WireChunk[] }
+  | { type: 'run'; fns: Array<[number, FnRef]>; chunks: WireChunk[]; numbers: Float64Array | null }
   | { type: 'stop' };
 
 export type WireOutcome =
-  | { id: number; ok: true; values: WireItems }
+  | { id: number; ok: true; values: BatchItems }
   | { id: number; ok: false; error: WireError };
 
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'init-failed'; error: WireError }
-  | { type: 'results'; results: WireOutcome[]; busyMs: number }
+  | { type: 'results'; results: WireOutcome[]; numbers: Float64Array | null; busyMs: number }
   /** Sent on the way out (process.exit or an uncaught exception): flushes results and names the running chunk. */
   | {
       type: 'dying';
       running: number | null;
       results: WireOutcome[];
+      numbers: Float64Array | null;
       reason: WireError | null;
       code: number | null;
     };
@@ -43,16 +53,64 @@ export type FromWorker =
 const PACK_MIN = 8;
 
 /** Packs an all-number array into a Float64Array; anything else travels as it is. */
-export function packItems(items: readonly unknown[]): WireItems {
+export function packItems(items: ArrayLike<unknown>): WireItems {
+  if (items instanceof Float64Array) return items;
   const n = items.length;
-  if (n < PACK_MIN) return items as unknown[];
-  for (let i = 0; i < n; i++) if (typeof items[i] !== 'number') return items as unknown[];
+  const plain = (): unknown[] => (Array.isArray(items) ? items : Array.from(items));
+  if (n < PACK_MIN) return plain();
+  for (let i = 0; i < n; i++) if (typeof items[i] !== 'number') return plain();
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = items[i] as number;
   return out;
 }
 
-/** The transfer list for packed items: moving a buffer is cheaper than copying it once it is large. */
-export function transferOf(items: WireItems, into: ArrayBuffer[]): void {
-  if (items instanceof Float64Array && items.byteLength >= 64 * 1024) into.push(items.buffer as ArrayBuffer);
+/**
+ * Packs the all-number arrays of one batch message into one Float64Array, which is then moved (transferred),
+ * not copied: for numeric maps this replaces most of the cost of structured clone.
+ */
+export class Packer {
+  readonly #buffer: Float64Array | null;
+  #pos = 0;
+
+  /** `capacity`: the most numbers the batch could hold (the sum of its arrays' lengths). */
+  constructor(capacity: number) {
+    this.#buffer = capacity >= PACK_MIN ? new Float64Array(capacity) : null;
+  }
+
+  pack(items: ArrayLike<unknown>): BatchItems {
+    const buffer = this.#buffer;
+    const n = items.length;
+    if (items instanceof Float64Array && buffer !== null) {
+      const at = this.#pos;
+      buffer.set(items, at);
+      this.#pos = at + n;
+      return { at, n };
+    }
+    if (buffer === null || n < PACK_MIN) return Array.isArray(items) ? items : Array.from(items);
+    const at = this.#pos;
+    for (let i = 0; i < n; i++) {
+      const value = items[i];
+      if (typeof value !== 'number') return Array.isArray(items) ? items : Array.from(items);
+      buffer[at + i] = value;
+    }
+    this.#pos = at + n;
+    return { at, n };
+  }
+
+  /** The numbers to send, or null when nothing was packed. */
+  finish(): Float64Array | null {
+    if (this.#buffer === null || this.#pos === 0) return null;
+    return this.#pos === this.#buffer.length ? this.#buffer : this.#buffer.subarray(0, this.#pos);
+  }
+}
+
+/** The items of a chunk as sent: the array itself, or a view into the message's numbers. */
+export function unpack(items: BatchItems, numbers: Float64Array | null): ArrayLike<unknown> {
+  if (Array.isArray(items)) return items;
+  return numbers!.subarray(items.at, items.at + items.n);
+}
+
+/** The transfer list for a message's numbers. */
+export function transferList(numbers: Float64Array | null): ArrayBuffer[] {
+  return numbers === null ? [] : [numbers.buffer as ArrayBuffer];
 }

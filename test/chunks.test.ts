@@ -22,8 +22,11 @@ describe('chunks', () => {
     assert.equal(reader.length, undefined);
     const arr = new ChunkReader([1, 2, 3, 4, 5]);
     assert.equal(arr.length, 5);
-    assert.deepEqual(arr.readSync(2), [1, 2]);
-    assert.deepEqual(arr.readSync(9), [3, 4, 5]);
+    // Arrays of numbers come back as Float64Arrays, ready to send without another copy.
+    assert.deepEqual(arr.readSync(2), new Float64Array([1, 2]));
+    assert.deepEqual(arr.readSync(9), new Float64Array([3, 4, 5]));
+    const mixed = new ChunkReader([1, 'a', 2]);
+    assert.deepEqual(mixed.readSync(3), [1, 'a', 2]);
     assert.equal(arr.done, true);
     async function* agen() {
       yield 'a';

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { deserializeError } from '../src/errors.js';
 import type { FromWorker, ToWorker } from '../src/protocol.js';
-import { packItems } from '../src/protocol.js';
+import { Packer, transferList, unpack } from '../src/protocol.js';
 import { startLoop } from '../src/worker/loop.js';
 
 function harness() {
@@ -31,7 +31,7 @@ function harness() {
     if (received.length === 0) await new Promise<void>((r) => waiters.push(r));
     return received.shift()!;
   };
-  const send = (m: ToWorker) => port1.postMessage(m);
+  const send = (m: ToWorker, transfer: ArrayBuffer[] = []) => port1.postMessage(m, transfer);
   return { port: port1 as MessagePort, next, send, exited: () => exited };
 }
 
@@ -46,22 +46,32 @@ describe('worker loop', () => {
     const h = harness();
     h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });
     assert.deepEqual(await h.next(), { type: 'ready' });
-    h.send({
-      type: 'run',
-      fns: [[1, inline((x: number) => x + 1)]],
-      chunks: [
-        { id: 10, fn: 1, base: 0, star: false, items: packItems(Array.from({ length: 10 }, (_, i) => i)) },
-        { id: 11, fn: 1, base: 10, star: false, items: [1] },
-      ],
-    });
+    const packer = new Packer(11);
+    const packed = packer.pack(Array.from({ length: 10 }, (_, i) => i));
+    assert.deepEqual(packed, { at: 0, n: 10 });
+    const numbers = packer.finish();
+    h.send(
+      {
+        type: 'run',
+        fns: [[1, inline((x: number) => x + 1)]],
+        chunks: [
+          { id: 10, fn: 1, base: 0, star: false, items: packed },
+          { id: 11, fn: 1, base: 10, star: false, items: [1] },
+        ],
+        numbers,
+      },
+      transferList(numbers),
+    );
     const results: Array<{ id: number; values: unknown }> = [];
     while (results.length < 2) {
       const m = await h.next();
       assert.equal(m.type, 'results');
-      if (m.type === 'results')
-        for (const r of m.results) if (r.ok) results.push({ id: r.id, values: r.values });
+      if (m.type === 'results') {
+        for (const r of m.results)
+          if (r.ok) results.push({ id: r.id, values: Array.from(unpack(r.values, m.numbers)) });
+      }
     }
-    assert.deepEqual(results[0], { id: 10, values: new Float64Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) });
+    assert.deepEqual(results[0], { id: 10, values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] });
     assert.deepEqual(results[1], { id: 11, values: [2] });
     h.send({ type: 'stop' });
     await new Promise((r) => setTimeout(r, 20));
@@ -92,6 +102,7 @@ describe('worker loop', () => {
         { id: 1, fn: 2, base: 0, star: true, items: [[6, 3]] },
         { id: 2, fn: 3, base: 1, star: false, items: [null] },
       ],
+      numbers: null,
     });
     const got: FromWorker[] = [];
     while (got.flatMap((g) => (g.type === 'results' ? g.results : [])).length < 2) got.push(await h.next());

@@ -1,7 +1,7 @@
 // Finds which item of a chunk cannot be structured-cloned, so the error can name it.
 import { SerializationError } from '../errors.js';
 
-export function findUncloneable(items: readonly unknown[], base: number): SerializationError | null {
+export function findUncloneable(items: ArrayLike<unknown>, base: number): SerializationError | null {
   for (let i = 0; i < items.length; i++) {
     try {
       structuredClone(items[i]);

@@ -10,9 +10,10 @@ import {
 import type { ChunkJob, ChunkResult, Executor, ExecutorConfig, ExecutorHooks } from '../executor.js';
 import {
   type FromWorker,
-  packItems,
+  Packer,
   type ToWorker,
-  transferOf,
+  transferList,
+  unpack,
   type WireChunk,
   type WireOutcome,
 } from '../protocol.js';
@@ -174,7 +175,7 @@ export class LocalExecutor implements Executor {
         this.#hooks.fatal(new InitializerError({ cause: deserializeError(message.error) }));
         return;
       case 'results':
-        this.#settleAll(slot, message.results);
+        this.#settleAll(slot, message.results, message.numbers);
         if (message.results.length > 0 && message.busyMs > 0)
           this.#learn(slot, message.results, message.busyMs);
         if (slot.inflight.size === 0 && slot.state === 'busy') {
@@ -184,7 +185,7 @@ export class LocalExecutor implements Executor {
         this.#afterProgress();
         return;
       case 'dying':
-        this.#settleAll(slot, message.results);
+        this.#settleAll(slot, message.results, message.numbers);
         slot.dying = { running: message.running, reason: message.reason && deserializeError(message.reason) };
         return;
       default: {
@@ -194,14 +195,14 @@ export class LocalExecutor implements Executor {
     }
   }
 
-  #settleAll(slot: Slot, results: WireOutcome[]): void {
+  #settleAll(slot: Slot, results: WireOutcome[], numbers: Float64Array | null): void {
     for (const outcome of results) {
       if (!slot.inflight.delete(outcome.id)) continue; // cancelled meanwhile
       slot.tasksDone++;
       this.#hooks.settle(
         outcome.id,
         outcome.ok
-          ? { ok: true, values: outcome.values }
+          ? { ok: true, values: unpack(outcome.values, numbers) }
           : { ok: false, error: deserializeError(outcome.error) },
       );
     }
@@ -212,7 +213,8 @@ export class LocalExecutor implements Executor {
     if (fnId === undefined) return;
     const perChunk = busyMs / results.length;
     const old = this.#chunkMs.get(fnId);
-    this.#chunkMs.set(fnId, old === undefined ? perChunk : old * 0.7 + perChunk * 0.3);
+    // Believe good news at once (the first chunk pays for compiling and loading), bad news gradually.
+    this.#chunkMs.set(fnId, old === undefined || perChunk < old ? perChunk : old * 0.7 + perChunk * 0.3);
   }
 
   readonly #lastFn = new Map<number, number>();
@@ -358,15 +360,17 @@ export class LocalExecutor implements Executor {
     }
     const fns: Array<[number, (typeof jobs)[number]['fn']]> = [];
     const chunks: WireChunk[] = [];
-    const transfer: ArrayBuffer[] = [];
+    let capacity = 0;
+    for (const job of jobs) if (!job.star) capacity += job.items.length;
+    const packer = new Packer(capacity);
     for (const job of jobs) {
       if (!slot.knownFns.has(job.fnId) && !fns.some(([id]) => id === job.fnId)) fns.push([job.fnId, job.fn]);
-      const items = job.star ? (job.items as unknown[]) : packItems(job.items);
-      transferOf(items, transfer);
+      const items = job.star ? (job.items as unknown[]) : packer.pack(job.items);
       chunks.push({ id: job.id, fn: job.fnId, base: job.base, star: job.star, items });
     }
+    const numbers = packer.finish();
     try {
-      slot.handle.send({ type: 'run', fns, chunks }, transfer);
+      slot.handle.send({ type: 'run', fns, chunks, numbers }, transferList(numbers));
     } catch (err) {
       this.#sendApart(jobs, err);
       return;

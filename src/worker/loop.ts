@@ -4,10 +4,10 @@ import { SerializationError, serializeError, type WireError } from '../errors.js
 import {
   type FnRef,
   type FromWorker,
-  packItems,
+  Packer,
   type ToWorker,
-  transferOf,
-  type WireChunk,
+  transferList,
+  unpack,
   type WireOutcome,
 } from '../protocol.js';
 import { explainInlineError, type LoadedFn, loadFn } from './load.js';
@@ -19,18 +19,6 @@ export interface LoopPort {
   exit(code: number): void;
 }
 
-// Results are batched to cut per-task cost, but held no longer than this, so a slow or dying chunk
-// that follows fast ones cannot strand their results.
-const FLUSH_AFTER_MS = 1;
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
-
 export interface LoopOptions {
   /**
    * Whether the loop owns its thread or process: then it reports process.exit() and uncaught exceptions on
@@ -40,105 +28,170 @@ export interface LoopOptions {
   ownsProcess?: boolean;
 }
 
+// Results are batched to cut per-task cost, but held no longer than this, so a slow or dying chunk
+// that follows fast ones cannot strand their results.
+const FLUSH_AFTER_MS = 1;
+
+interface Chunk {
+  id: number;
+  fn: number;
+  base: number;
+  star: boolean;
+  items: ArrayLike<unknown>;
+}
+
+type Outcome = { id: number; ok: true; values: unknown[] } | { id: number; ok: false; error: WireError };
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/** Packs a batch of outcomes for the wire: all-number values share one transferred Float64Array. */
+function encode(outcomes: Outcome[]): { results: WireOutcome[]; numbers: Float64Array | null } {
+  let capacity = 0;
+  for (const o of outcomes) if (o.ok) capacity += o.values.length;
+  const packer = new Packer(capacity);
+  const results = outcomes.map(
+    (o): WireOutcome => (o.ok ? { id: o.id, ok: true, values: packer.pack(o.values) } : o),
+  );
+  return { results, numbers: packer.finish() };
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = {}): void {
   const refs = new Map<number, FnRef>();
-  const queue: WireChunk[] = [];
+  let queue: Chunk[] = [];
   let head = 0;
-  let buffer: WireOutcome[] = [];
+  let buffer: Outcome[] = [];
   let bufferSince = 0;
   let busySince = 0;
   let running: number | null = null;
   let pumping = false;
   let stopping = false;
   let dying = false;
+  const bases = new Map<number, number>();
 
-  const post = (message: FromWorker): void => {
-    const transfer: ArrayBuffer[] = [];
-    if (message.type === 'results' || message.type === 'dying') {
-      for (const r of message.results) if (r.ok) transferOf(r.values, transfer);
-    }
-    port.post(message, transfer);
+  const send = (outcomes: Outcome[], busyMs: number): void => {
+    const { results, numbers } = encode(outcomes);
+    port.post({ type: 'results', results, numbers, busyMs }, transferList(numbers));
   };
 
-  const flush = (): void => {
-    if (buffer.length === 0) return;
-    const results = buffer;
-    const now = performance.now();
-    const busyMs = now - busySince;
-    buffer = [];
-    busySince = now;
-    try {
-      post({ type: 'results', results, busyMs });
-    } catch {
-      // One result could not be cloned: send them one by one so the others still arrive.
-      for (const r of results) {
-        try {
-          post({ type: 'results', results: [r], busyMs: 0 });
-        } catch (err) {
-          post({ type: 'results', results: [uncloneable(r, err)], busyMs: 0 });
-        }
-      }
-    }
-  };
-
-  const chunkBase = new Map<number, number>();
   // Names the exact item whose result cannot be cloned; only runs on that failure path.
-  const uncloneable = (outcome: WireOutcome, err: unknown): WireOutcome => {
+  const uncloneable = (outcome: Outcome, err: unknown): Outcome => {
     let index = 0;
-    let reason = err instanceof Error ? err.message : String(err);
+    let reason = reasonOf(err);
     if (outcome.ok) {
       for (let i = 0; i < outcome.values.length; i++) {
         try {
           structuredClone(outcome.values[i]);
         } catch (itemErr) {
           index = i;
-          reason = itemErr instanceof Error ? itemErr.message : String(itemErr);
+          reason = reasonOf(itemErr);
           break;
         }
       }
     }
-    const error = new SerializationError((chunkBase.get(outcome.id) ?? 0) + index, 'result', reason);
+    const error = new SerializationError((bases.get(outcome.id) ?? 0) + index, 'result', reason);
     return { id: outcome.id, ok: false, error: serializeError(error) };
   };
 
-  const push = (outcome: WireOutcome): void => {
+  const flush = (): void => {
+    if (buffer.length === 0) return;
+    const outcomes = buffer;
+    const now = performance.now();
+    const busyMs = now - busySince;
+    buffer = [];
+    busySince = now;
+    try {
+      send(outcomes, busyMs);
+    } catch {
+      // One result could not be cloned: send them one by one so the others still arrive.
+      for (const outcome of outcomes) {
+        try {
+          send([outcome], 0);
+        } catch (err) {
+          send([uncloneable(outcome, err)], 0);
+        }
+      }
+    }
+    bases.clear();
+  };
+
+  const push = (outcome: Outcome): void => {
     if (buffer.length === 0) bufferSince = performance.now();
     buffer.push(outcome);
   };
 
-  const fail = (chunk: WireChunk, err: unknown, ref: FnRef | undefined): WireOutcome => ({
+  const fail = (chunk: Chunk, err: unknown, ref: FnRef | undefined): Outcome => ({
     id: chunk.id,
     ok: false,
     error: serializeError(ref ? explainInlineError(ref, err) : err),
   });
 
-  const runChunk = async (chunk: WireChunk): Promise<WireOutcome> => {
-    const ref = refs.get(chunk.fn);
-    let fn: LoadedFn;
-    try {
-      if (!ref) throw new Error(`mpool internal: function #${chunk.fn} was never sent to this worker`);
-      const loaded = loadFn(ref);
-      fn = isThenable(loaded) ? await loaded : loaded;
-    } catch (err) {
-      return fail(chunk, err, ref);
-    }
+  // Runs the items from `start` on, synchronously while results are plain values; an async result
+  // switches to the awaiting path for the rest of the chunk.
+  const runFrom = (
+    chunk: Chunk,
+    fn: LoadedFn,
+    ref: FnRef,
+    values: unknown[],
+    start: number,
+  ): Outcome | Promise<Outcome> => {
     const { items, star } = chunk;
     const n = items.length;
-    const values: unknown[] = new Array(n);
     try {
-      for (let i = 0; i < n; i++) {
-        let value = star ? fn(...(items[i] as unknown[])) : fn(items[i]);
-        if (isThenable(value)) {
-          flush(); // we are about to wait anyway; let finished results go now
-          value = await value;
-        }
+      for (let i = start; i < n; i++) {
+        const value = star ? fn(...(items[i] as unknown[])) : fn(items[i]);
+        if (isThenable(value)) return awaitFrom(chunk, fn, ref, values, i, value);
         values[i] = value;
       }
     } catch (err) {
       return fail(chunk, err, ref);
     }
-    chunkBase.set(chunk.id, chunk.base);
-    return { id: chunk.id, ok: true, values: packItems(values) };
+    bases.set(chunk.id, chunk.base);
+    return { id: chunk.id, ok: true, values };
+  };
+
+  const awaitFrom = async (
+    chunk: Chunk,
+    fn: LoadedFn,
+    ref: FnRef,
+    values: unknown[],
+    i: number,
+    pending: PromiseLike<unknown>,
+  ): Promise<Outcome> => {
+    flush(); // we are about to wait anyway; let finished results go now
+    try {
+      values[i] = await pending;
+    } catch (err) {
+      return fail(chunk, err, ref);
+    }
+    return runFrom(chunk, fn, ref, values, i + 1);
+  };
+
+  const runChunk = (chunk: Chunk): Outcome | Promise<Outcome> => {
+    const ref = refs.get(chunk.fn);
+    if (!ref)
+      return fail(chunk, new Error(`mpool internal: function #${chunk.fn} was never sent`), undefined);
+    let loaded: LoadedFn | Promise<LoadedFn>;
+    try {
+      loaded = loadFn(ref);
+    } catch (err) {
+      return fail(chunk, err, ref);
+    }
+    const values: unknown[] = new Array(chunk.items.length);
+    if (!isThenable(loaded)) return runFrom(chunk, loaded, ref, values, 0);
+    return loaded.then(
+      (fn) => runFrom(chunk, fn, ref, values, 0),
+      (err: unknown) => fail(chunk, err, ref),
+    );
   };
 
   const pump = async (): Promise<void> => {
@@ -147,17 +200,17 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     busySince = performance.now();
     while (head < queue.length) {
       const chunk = queue[head]!;
-      queue[head++] = undefined as unknown as WireChunk;
+      queue[head++] = undefined as unknown as Chunk;
       if (buffer.length > 0 && performance.now() - bufferSince >= FLUSH_AFTER_MS) flush();
       running = chunk.id;
-      const outcome = await runChunk(chunk);
+      let outcome = runChunk(chunk);
+      if (isThenable(outcome)) outcome = await outcome;
       running = null;
       push(outcome);
     }
-    queue.length = 0;
+    queue = [];
     head = 0;
     flush();
-    chunkBase.clear();
     pumping = false;
     if (stopping) port.exit(0);
   };
@@ -166,7 +219,8 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     if (dying) return;
     dying = true;
     try {
-      port.post({ type: 'dying', running, results: buffer, reason, code }, []);
+      const { results, numbers } = encode(buffer);
+      port.post({ type: 'dying', running, results, numbers, reason, code }, transferList(numbers));
     } catch {
       // Nothing more can be said; the pool learns of the death from the exit itself.
     }
@@ -202,11 +256,15 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       case 'init':
         void init(message.initializer, message.initargs);
         return;
-      case 'run':
+      case 'run': {
         for (const [id, ref] of message.fns) refs.set(id, ref);
-        for (const chunk of message.chunks) queue.push(chunk);
+        const { numbers } = message;
+        for (const c of message.chunks) {
+          queue.push({ id: c.id, fn: c.fn, base: c.base, star: c.star, items: unpack(c.items, numbers) });
+        }
         void pump();
         return;
+      }
       case 'stop':
         stopping = true;
         if (!pumping) port.exit(0);
