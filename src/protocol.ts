@@ -1,4 +1,5 @@
 // The messages between the pool and a worker: one tagged union per direction, data only.
+import type { TransferListItem } from 'node:worker_threads';
 import type { WireError } from './errors.js';
 
 /** How a function travels: as its source text, or by module URL and registration key (like pickle's by-name). */
@@ -111,6 +112,60 @@ export function unpack(items: BatchItems, numbers: Float64Array | null): ArrayLi
 }
 
 /** The transfer list for a message's numbers. */
-export function transferList(numbers: Float64Array | null): ArrayBuffer[] {
-  return numbers === null ? [] : [numbers.buffer as ArrayBuffer];
+export function transferList(
+  numbers: Float64Array | null,
+  extra: TransferListItem[] = [],
+): TransferListItem[] {
+  if (numbers !== null) extra.push(numbers.buffer as ArrayBuffer);
+  return extra;
+}
+
+// A global brand rather than instanceof: the task's copy of mpool may be another module instance (src/dist).
+const TRANSFER = Symbol.for('mpool.transfer');
+
+/** A value to send with some of its buffers moved instead of copied; made by transfer(). */
+export class Transfer<T = unknown> {
+  readonly [TRANSFER] = true;
+  constructor(
+    readonly value: T,
+    readonly list: readonly TransferListItem[],
+  ) {}
+}
+
+function isTransfer(value: unknown): value is Transfer {
+  return (
+    typeof value === 'object' && value !== null && (value as { [TRANSFER]?: unknown })[TRANSFER] === true
+  );
+}
+
+/**
+ * Marks `value` so that the buffers in `list` are moved to the other side instead of copied (they become
+ * unusable here). Use it on an argument, or return it from a task for its result. Thread workers move the
+ * buffers; child processes copy them. A SharedArrayBuffer needs no marking: threads share it as it is.
+ *
+ * @example
+ * await pool.apply(sum, [transfer(bytes, [bytes.buffer])]);
+ */
+export function transfer<T>(value: T, list: readonly TransferListItem[]): T {
+  return new Transfer(value, list) as unknown as T;
+}
+
+/** Replaces transfer() marks in a list of items (one level deep) by their values, collecting the buffers. */
+export function unwrapTransfers(items: unknown[], into: TransferListItem[]): unknown[] {
+  let out = items;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (isTransfer(item)) {
+      if (out === items) out = items.slice();
+      out[i] = item.value;
+      into.push(...item.list);
+    } else if (Array.isArray(item)) {
+      const inner = unwrapTransfers(item, into);
+      if (inner !== item) {
+        if (out === items) out = items.slice();
+        out[i] = inner;
+      }
+    }
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 // The worker loop and protocol in-process, over a MessageChannel: no worker is spawned.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { deserializeError } from '../src/errors.js';
 import type { FromWorker, ToWorker } from '../src/protocol.js';
 import { Packer, transferList, unpack } from '../src/protocol.js';
@@ -31,7 +31,7 @@ function harness() {
     if (received.length === 0) await new Promise<void>((r) => waiters.push(r));
     return received.shift()!;
   };
-  const send = (m: ToWorker, transfer: ArrayBuffer[] = []) => port1.postMessage(m, transfer);
+  const send = (m: ToWorker, transfer: TransferListItem[] = []) => port1.postMessage(m, transfer);
   return { port: port1 as MessagePort, next, send, exited: () => exited };
 }
 

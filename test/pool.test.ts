@@ -1,7 +1,7 @@
 // The Python-facing API, run against every local runtime.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AsyncResult, CallbackError, cpuCount, Pool, PoolStateError } from '../src/index.js';
+import { AsyncResult, CallbackError, cpuCount, Pool, PoolStateError, transfer } from '../src/index.js';
 import { add, countCalls, init, initArgs, slowSqr, sqr, workerIdentity } from './fixtures/tasks.js';
 import { CONTEXTS, sleep, withPool } from './helpers.js';
 
@@ -256,3 +256,30 @@ for (const context of CONTEXTS) {
     });
   });
 }
+
+describe('large binary data (thread)', () => {
+  it('transfer() moves argument and result buffers instead of copying them', async () => {
+    await withPool({ processes: 1 }, async (pool) => {
+      const bytes = new Uint8Array(1 << 20).fill(7);
+      const out = await pool.apply(
+        async (data: Uint8Array) => {
+          const { transfer } = await import('mpool');
+          const doubled = data.map((b) => b * 2);
+          return transfer(doubled, [doubled.buffer]);
+        },
+        [transfer(bytes, [bytes.buffer])],
+      );
+      assert.equal(bytes.byteLength, 0, 'the argument buffer was moved, not copied');
+      assert.equal(out.length, 1 << 20);
+      assert.equal(out[12345], 14);
+    });
+  });
+
+  it('a SharedArrayBuffer is shared with thread workers, not copied', async () => {
+    await withPool({ processes: 2 }, async (pool) => {
+      const shared = new Int32Array(new SharedArrayBuffer(4 * 8));
+      await pool.map((view: Int32Array) => Atomics.add(view, 0, 1), Array(8).fill(shared), 1);
+      assert.equal(shared[0], 8);
+    });
+  });
+});

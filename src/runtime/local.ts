@@ -1,5 +1,6 @@
 // The executor for one machine: a queue of chunks fed to a fixed set of worker threads or child processes.
 import { performance } from 'node:perf_hooks';
+import type { TransferListItem } from 'node:worker_threads';
 import {
   deserializeError,
   InitializerError,
@@ -14,6 +15,7 @@ import {
   type ToWorker,
   transferList,
   unpack,
+  unwrapTransfers,
   type WireChunk,
   type WireOutcome,
 } from '../protocol.js';
@@ -21,7 +23,7 @@ import { findUncloneable } from './clone.js';
 
 /** One worker as a runtime gives it to the local executor: thread or process, the executor cannot tell. */
 export interface WorkerHandle {
-  send(message: ToWorker, transfer: ArrayBuffer[]): void;
+  send(message: ToWorker, transfer: TransferListItem[]): void;
   /** Stops the worker at once (a process gets SIGTERM, then SIGKILL). */
   kill(): void;
   /** Whether the worker keeps the Node process alive. */
@@ -363,14 +365,16 @@ export class LocalExecutor implements Executor {
     let capacity = 0;
     for (const job of jobs) if (!job.star) capacity += job.items.length;
     const packer = new Packer(capacity);
+    const moved: TransferListItem[] = [];
     for (const job of jobs) {
       if (!slot.knownFns.has(job.fnId) && !fns.some(([id]) => id === job.fnId)) fns.push([job.fnId, job.fn]);
-      const items = job.star ? (job.items as unknown[]) : packer.pack(job.items);
+      const packed = job.star ? (job.items as unknown[]) : packer.pack(job.items);
+      const items = Array.isArray(packed) ? unwrapTransfers(packed, moved) : packed;
       chunks.push({ id: job.id, fn: job.fnId, base: job.base, star: job.star, items });
     }
     const numbers = packer.finish();
     try {
-      slot.handle.send({ type: 'run', fns, chunks, numbers }, transferList(numbers));
+      slot.handle.send({ type: 'run', fns, chunks, numbers }, transferList(numbers, moved));
     } catch (err) {
       this.#sendApart(jobs, err);
       return;

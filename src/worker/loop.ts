@@ -1,5 +1,6 @@
 // The one worker-side loop, shared by every transport: load the function, run chunks in order, reply in batches.
 import { performance } from 'node:perf_hooks';
+import type { TransferListItem } from 'node:worker_threads';
 import { SerializationError, serializeError, type WireError } from '../errors.js';
 import {
   type FnRef,
@@ -8,13 +9,14 @@ import {
   type ToWorker,
   transferList,
   unpack,
+  unwrapTransfers,
   type WireOutcome,
 } from '../protocol.js';
 import { explainInlineError, type LoadedFn, loadFn } from './load.js';
 
 /** What a transport gives the loop: a way to post, a way to receive, and a way to end the worker. */
 export interface LoopPort {
-  post(message: FromWorker, transfer: ArrayBuffer[]): void;
+  post(message: FromWorker, transfer: TransferListItem[]): void;
   onMessage(handler: (message: ToWorker) => void): void;
   exit(code: number): void;
 }
@@ -51,14 +53,21 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /** Packs a batch of outcomes for the wire: all-number values share one transferred Float64Array. */
-function encode(outcomes: Outcome[]): { results: WireOutcome[]; numbers: Float64Array | null } {
+function encode(outcomes: Outcome[]): {
+  results: WireOutcome[];
+  numbers: Float64Array | null;
+  moved: TransferListItem[];
+} {
   let capacity = 0;
   for (const o of outcomes) if (o.ok) capacity += o.values.length;
   const packer = new Packer(capacity);
-  const results = outcomes.map(
-    (o): WireOutcome => (o.ok ? { id: o.id, ok: true, values: packer.pack(o.values) } : o),
-  );
-  return { results, numbers: packer.finish() };
+  const moved: TransferListItem[] = [];
+  const results = outcomes.map((o): WireOutcome => {
+    if (!o.ok) return o;
+    const values = packer.pack(o.values);
+    return { id: o.id, ok: true, values: Array.isArray(values) ? unwrapTransfers(values, moved) : values };
+  });
+  return { results, numbers: packer.finish(), moved };
 }
 
 function reasonOf(err: unknown): string {
@@ -79,8 +88,8 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   const bases = new Map<number, number>();
 
   const send = (outcomes: Outcome[], busyMs: number): void => {
-    const { results, numbers } = encode(outcomes);
-    port.post({ type: 'results', results, numbers, busyMs }, transferList(numbers));
+    const { results, numbers, moved } = encode(outcomes);
+    port.post({ type: 'results', results, numbers, busyMs }, transferList(numbers, moved));
   };
 
   // Names the exact item whose result cannot be cloned; only runs on that failure path.
@@ -219,8 +228,8 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     if (dying) return;
     dying = true;
     try {
-      const { results, numbers } = encode(buffer);
-      port.post({ type: 'dying', running, results, numbers, reason, code }, transferList(numbers));
+      const { results, numbers, moved } = encode(buffer);
+      port.post({ type: 'dying', running, results, numbers, reason, code }, transferList(numbers, moved));
     } catch {
       // Nothing more can be said; the pool learns of the death from the exit itself.
     }
