@@ -283,3 +283,52 @@ describe('large binary data (thread)', () => {
     });
   });
 });
+
+describe('progress', () => {
+  it('onProgress reports done and total as chunks finish, ending at the total', async () => {
+    await withPool({ processes: 2 }, async (pool) => {
+      const seen: Array<{ done: number; total: number | undefined }> = [];
+      const xs = Array.from({ length: 100 }, (_, i) => i);
+      await pool.map(sqr, xs, { chunksize: 10, onProgress: (p) => seen.push(p) });
+      assert.equal(seen.length, 10);
+      assert.deepEqual(seen.at(-1), { done: 100, total: 100 });
+      for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.done > seen[i - 1]!.done);
+      // Unknown length: total is undefined until the input runs out.
+      const unknown: Array<number | undefined> = [];
+      function* gen() {
+        for (let i = 0; i < 1000; i++) yield i;
+      }
+      let count = 0;
+      const options = {
+        chunksize: 10,
+        buffersize: 4,
+        onProgress: (p: { total: number | undefined }) => unknown.push(p.total),
+      };
+      for await (const _ of pool.imap(sqr, gen(), options)) count++;
+      assert.equal(count, 1000);
+      assert.equal(unknown[0], undefined);
+      assert.equal(unknown.at(-1), 1000);
+    });
+  });
+
+  it('a throwing onProgress is reported as a warning and does not fail the work', async () => {
+    await withPool({ processes: 1 }, async (pool) => {
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => warnings.push(w.message);
+      process.on('warning', onWarning);
+      try {
+        const out = await pool.map(sqr, [1, 2, 3], {
+          chunksize: 1,
+          onProgress: () => {
+            throw new Error('progress bug');
+          },
+        });
+        assert.deepEqual(out, [1, 4, 9]);
+        await sleep(10);
+        assert.ok(warnings.some((w) => /onProgress threw: progress bug/.test(w)));
+      } finally {
+        process.off('warning', onWarning);
+      }
+    });
+  });
+});
