@@ -403,7 +403,8 @@ export class RedisExecutor implements Executor {
     if (reachable && !force) await withinBudget(this.#flushRemovals());
     // Disconnecting first fails whatever waits in ioredis' offline queue, so nothing below can hang.
     if (!reachable || force) this.#cmd.disconnect();
-    await this.#ready.catch(noop);
+    // ioredis leaves commands queued while it was reconnecting pending forever after disconnect(): don't wait on them.
+    await withinBudget(this.#ready);
     const events = this.#events;
     await withinBudget(Promise.all([events?.close(), this.#queue.close()]));
     if (events) await withinBudget(events.disconnect());

@@ -2,15 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AbortError, Pool, type PoolOptions, TaskTimeoutError } from '../../src/index.js';
-import { add, behave, FixtureError, slowSqr, sqr } from '../fixtures/tasks.js';
-import {
-  HAVE_REDIS,
-  type NodeProcess,
-  RedisServer,
-  SECRET,
-  sleep,
-  startNode,
-} from './fixtures/harness.js';
+import { add, behave, type FixtureError, slowSqr, sqr } from '../fixtures/tasks.js';
+import { HAVE_REDIS, type NodeProcess, RedisServer, SECRET, sleep, startNode } from './fixtures/harness.js';
 import { richValue } from './fixtures/tasks.js';
 
 const QUEUE = 'suite';
@@ -43,7 +36,12 @@ async function withPool<T>(runtime: Runtime, body: (pool: Pool) => Promise<T>): 
 describe('Pool on Redis, and the same calls locally', { skip: !HAVE_REDIS && 'no redis-server' }, () => {
   before(async () => {
     server = await RedisServer.start();
-    const settings = { url: server.url, queue: QUEUE, flags: ['--allow-inline'], env: { MPOOL_SECRET: SECRET } };
+    const settings = {
+      url: server.url,
+      queue: QUEUE,
+      flags: ['--allow-inline'],
+      env: { MPOOL_SECRET: SECRET },
+    };
     nodes.push(...(await Promise.all([startNode(settings), startNode(settings)])));
   });
 
@@ -58,10 +56,20 @@ describe('Pool on Redis, and the same calls locally', { skip: !HAVE_REDIS && 'no
         await withPool(runtime, async (pool) => {
           const xs = Array.from({ length: 103 }, (_, i) => i);
           for (const chunksize of [undefined, 1, 7, 1000]) {
-            assert.deepEqual(await pool.map(sqr, xs, chunksize), xs.map((x) => x * x), `chunksize ${chunksize}`);
+            assert.deepEqual(
+              await pool.map(sqr, xs, chunksize),
+              xs.map((x) => x * x),
+              `chunksize ${chunksize}`,
+            );
           }
           assert.deepEqual(await pool.map((x: number) => x + 1, [1, 2, 3]), [2, 3, 4]);
-          assert.deepEqual(await pool.starmap(add, [[1, 2], [3, 4]] as [number, number][]), [3, 7]);
+          assert.deepEqual(
+            await pool.starmap(add, [
+              [1, 2],
+              [3, 4],
+            ] as [number, number][]),
+            [3, 7],
+          );
           assert.equal(await pool.apply(add, [20, 22]), 42);
           assert.deepEqual(await pool.map(sqr, []), []);
         });
@@ -141,7 +149,10 @@ describe('Pool on Redis, and the same calls locally', { skip: !HAVE_REDIS && 'no
       it('an AbortSignal cancels queued and running tasks', async () => {
         await withPool(runtime, async (pool) => {
           const controller = new AbortController();
-          const hanging = pool.map(behave, Array(6).fill('hang'), { chunksize: 1, signal: controller.signal });
+          const hanging = pool.map(behave, Array(6).fill('hang'), {
+            chunksize: 1,
+            signal: controller.signal,
+          });
           await sleep(300);
           controller.abort();
           await assert.rejects(hanging, AbortError);
