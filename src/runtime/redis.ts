@@ -69,6 +69,7 @@ export class RedisExecutor implements Executor {
   #recheckAll = false;
   #lastEventAt = Date.now();
   #sweeping = false;
+  #lastError: Error | undefined;
   readonly #timer: NodeJS.Timeout;
 
   constructor(size: number, options: ResolvedRedisOptions, hooks: ExecutorHooks) {
@@ -77,7 +78,10 @@ export class RedisExecutor implements Executor {
     this.#hooks = hooks;
     const conn = options.connection;
     this.#cmd = new Redis(ioredisOptions(conn, 'mpool:submitter') as never);
-    this.#cmd.on('error', noop); // outages are judged by the watchdog below, not by each socket error
+    // Outages are judged by the watchdog below, not by each socket error; the last one becomes its cause.
+    this.#cmd.on('error', (err: Error) => {
+      this.#lastError = err;
+    });
     this.#cmd.on('ready', () => {
       if (this.#downSince !== null) this.#recheckAll = true;
       this.#downSince = null;
@@ -330,7 +334,11 @@ export class RedisExecutor implements Executor {
       if (now - this.#downSince > this.#options.redisTimeout && this.#entries.size > 0) {
         this.#state = 'closing'; // stop ticking into fatal again; the pool terminates us next
         clearInterval(this.#timer);
-        this.#hooks.fatal(new RedisUnavailableError(this.#options.connection.label, now - this.#downSince));
+        this.#hooks.fatal(
+          new RedisUnavailableError(this.#options.connection.label, now - this.#downSince, {
+            cause: this.#lastError,
+          }),
+        );
       }
       return;
     }
