@@ -1,12 +1,14 @@
 // One measurement in its own process: one contender, one scenario. Prints a marked JSON line for run.ts,
 // then must exit by itself; a pool that keeps the process alive is reported as a leak.
+import { pathToFileURL } from 'node:url';
 import type { Contender } from './contenders/types.js';
 import { MARK } from './machine.js';
 import { type Params, scenario } from './scenarios.js';
 
 const CONTENDERS: Record<string, () => Promise<Contender>> = {
-  mpool: async () => (await import('./contenders/mpool.js')).thread,
-  'mpool-process': async () => (await import('./contenders/mpool.js')).processContext,
+  mpool: async () => (await import('./contenders/mpool.js')).mpool('thread', 'src'),
+  'mpool-dist': async () => (await import('./contenders/mpool.js')).mpool('thread', 'dist'),
+  'mpool-process': async () => (await import('./contenders/mpool.js')).mpool('process', 'src'),
   piscina: async () => (await import('./contenders/piscina.js')).contender,
   tinypool: async () => (await import('./contenders/tinypool.js')).contender,
   workerpool: async () => (await import('./contenders/workerpool.js')).contender,
@@ -29,7 +31,7 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.write(`${MARK}${JSON.stringify({ ...timed, importMs, maxRssKb })}\n`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main(process.argv.slice(2)).catch((error: unknown) => {
     console.error(error);
     process.exitCode = 1;

@@ -1,6 +1,6 @@
 // What the numbers were measured on, and with which command: printed above every report.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -34,6 +34,17 @@ export function findPython(): PythonInfo | null {
   if (run.error || run.status !== 0) return null;
   const line = run.stdout.split('\n').find((l) => l.startsWith(MARK));
   return line ? (JSON.parse(line.slice(MARK.length)) as PythonInfo) : null;
+}
+
+/** Whether dist/ is built and newer than every file in src/, so the mpool-dist row measures the same code. */
+export function distIsFresh(): boolean {
+  try {
+    const built = statSync(`${root}dist/index.js`).mtimeMs;
+    const sources = readdirSync(`${root}src`, { recursive: true, encoding: 'utf8' });
+    return sources.every((file) => statSync(`${root}src/${file}`).mtimeMs <= built);
+  } catch {
+    return false;
+  }
 }
 
 function version(pkg: string): string {

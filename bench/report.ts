@@ -159,9 +159,11 @@ export function targets(
     s! / m! >= 1.95,
     `serial ${ms(s!)} ms, mpool ${ms(m!)} ms: ${x(s! / m!)}`,
   ]);
-  judge('cold', 'faster than piscina', ['mpool', 'piscina'], ([m, p]) => [
+  // Judged on the built package when it was measured: under tsx each mpool worker first registers tsx.
+  const cold = medians('cold', 'mpool-dist') === null ? 'mpool' : 'mpool-dist';
+  judge('cold', 'faster than piscina', [cold, 'piscina'], ([m, p]) => [
     m! < p!,
-    `mpool ${ms(m!)} ms, piscina ${ms(p!)} ms`,
+    `${cold} ${ms(m!)} ms, piscina ${ms(p!)} ms${cold === 'mpool' ? '; mpool-dist not measured' : ''}`,
   ]);
   return out;
 }

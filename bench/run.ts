@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { calibrateNode } from './calibrate.js';
 import { NODE_CONTENDERS } from './child.js';
-import { describeMachine, findPython, MARK, PY_SCRIPT } from './machine.js';
+import { describeMachine, distIsFresh, findPython, MARK, PY_SCRIPT } from './machine.js';
 import { groupAlive, killGroup, sampleRss } from './proctree.js';
 import { machineLines, rows, type Sample, scenarioTable, targets } from './report.js';
 import { type Params, SCENARIOS, type Scenario, scenario as scenarioNamed } from './scenarios.js';
@@ -19,7 +19,7 @@ Options:
   --rounds N       rounds; each runs every contender once, in shuffled order (default 3, --quick 1)
   --quick          small sizes and one round: a smoke check that every contender runs and cleans up
   --json FILE      also save machine, parameters, every sample and the targets as JSON
-  --only a,b       only these contenders (${[...NODE_CONTENDERS, 'python', 'python-in-process'].join(', ')})
+  --only a,b       only these contenders: ${[...NODE_CONTENDERS, 'python', 'python-in-process'].join(', ')}
   --processes N    workers per pool (default: cores, ${availableParallelism()})
   --timeout S      seconds one measurement may take before it is killed (default 180)
 MPOOL_BENCH_DIST=1 measures mpool's built dist/ (npm run build) instead of src/ under tsx.`;
@@ -145,8 +145,15 @@ async function main(argv: string[]): Promise<number> {
   if (!python)
     console.log('python3 was not found on PATH: the Python rows and the targets against Python are skipped.');
 
-  const wanted = (c: string): boolean =>
-    (!only || only.includes(c)) && (python !== null || !c.startsWith('python'));
+  const dist = distIsFresh();
+  if (!dist && chosen.some((s) => s.contenders.includes('mpool-dist'))) {
+    console.log(
+      'dist/ is missing or older than src/: the mpool-dist row is skipped (npm run build to get it).',
+    );
+  }
+  const available = (c: string): boolean =>
+    (python !== null || !c.startsWith('python')) && (dist || c !== 'mpool-dist');
+  const wanted = (c: string): boolean => available(c) && (!only || only.includes(c));
   const needsCpu = chosen.some((s) => s.name === 'cpu');
   const iters = needsCpu ? await calibrateNode(4) : 0;
   const pyIters = needsCpu && python ? await calibratePython() : 0;

@@ -1,5 +1,5 @@
 // The workloads: sizes (full and --quick), which contenders run them, and one timed body shared by all
-// Node contenders (Python's bodies mirror these in python/pool_bench.py).
+// Node contenders (Python's mirror these in python/pool_bench.py).
 import type { Runner } from './contenders/types.js';
 import { makeRecord } from './workers/work.mjs';
 
@@ -27,20 +27,19 @@ export interface Scenario {
   full: { n: number; chunksize: number };
   quick: { n: number; chunksize: number };
   contenders: readonly string[];
-  /** What the peers do where they have no such API (printed under the table). */
-  note?: string;
-  /** Measures once: creates the pool through `create`, times the work, always closes the pool. */
+  /** What each contender calls, and the peers' equivalent where they lack the API (printed under the table). */
+  note: string;
+  /** Measures once: creates the pool through `create`, times the work, always shuts the pool down. */
   body(create: () => Promise<Runner>, p: Params): Promise<Timed>;
 }
 
 const PEERS = ['piscina', 'tinypool', 'workerpool', 'poolifier'] as const;
 const MPOOL = ['mpool', 'mpool-process'] as const;
+const CLOSE_LIMIT_MS = 5000;
 
 function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(`wrong result: ${what}`);
 }
-
-const CLOSE_LIMIT_MS = 5000;
 
 /**
  * Shuts the pool down, but waits no longer than CLOSE_LIMIT_MS: poolifier's destroy() sometimes never
@@ -58,15 +57,11 @@ async function shutdown(runner: Runner): Promise<Omit<Timed, 'ms'>> {
   return { closeMs: performance.now() - start, closeHung: !closed };
 }
 
-/** Runs `work` between two clock reads, with `runner` already created; shuts the pool down whatever happens. */
-async function clocked(
-  runner: Runner,
-  before: (runner: Runner) => Promise<unknown>,
-  work: () => Promise<void>,
-) {
+/** Times `work` between two clock reads after `before`; shuts the pool down whatever happens. */
+async function clocked(runner: Runner, before: () => Promise<unknown>, work: () => Promise<unknown>) {
   let ms: number;
   try {
-    await before(runner);
+    await before();
     const start = performance.now();
     await work();
     ms = performance.now() - start;
@@ -77,19 +72,25 @@ async function clocked(
   return { ms, ...(await shutdown(runner)) };
 }
 
-/** Creates the pool, waits until every worker has answered and has seen `warm`'s function, then times `work`. */
-async function timed(
-  create: () => Promise<Runner>,
-  p: Params,
-  warm: (runner: Runner) => Promise<unknown>,
-  work: (runner: Runner) => Promise<void>,
-): Promise<Timed> {
-  const runner = await create();
-  const ready = async (): Promise<void> => {
-    await Promise.all(Array.from({ length: p.processes * 4 }, (_, i) => runner.apply('inc', i)));
-    await warm(runner);
+/** Prepares the input for `n` items (untimed) and returns the work to time on it. */
+type Prepare = (n: number, p: Params) => (runner: Runner) => Promise<void>;
+
+/**
+ * A warm measurement: creates the pool, waits until every worker has answered, runs the work once at a tenth
+ * of the size (the same calls, so every library's JIT and function cache are warm), then times it at full
+ * size. Inputs are built before the clock starts.
+ */
+function warm(prepare: Prepare) {
+  return async (create: () => Promise<Runner>, p: Params): Promise<Timed> => {
+    const runner = await create();
+    const warmup = prepare(Math.max(p.processes * 2, Math.ceil(p.n / 10)), p);
+    const work = prepare(p.n, p);
+    const ready = async (): Promise<void> => {
+      await Promise.all(Array.from({ length: p.processes * 4 }, (_, i) => runner.apply('inc', i)));
+      await warmup(runner);
+    };
+    return clocked(runner, ready, () => work(runner));
   };
-  return clocked(runner, ready, () => work(runner));
 }
 
 /** Submits `n` tasks one by one, then awaits them all. */
@@ -111,16 +112,10 @@ export const SCENARIOS: readonly Scenario[] = [
     quick: { n: 2_000, chunksize: 1 },
     contenders: [...MPOOL, ...PEERS, 'python'],
     note: 'mpool applyAsync, piscina/tinypool run, workerpool exec, poolifier execute, Python apply_async.',
-    body: (create, p) =>
-      timed(
-        create,
-        p,
-        async () => {},
-        async (runner) => {
-          const out = await oneByOne(runner, 'inc', p.n, (i) => i);
-          check(out.reduce((a, b) => a + b, 0) === (p.n * (p.n + 1)) / 2, 'sum of x + 1');
-        },
-      ),
+    body: warm((n) => async (runner) => {
+      const out = await oneByOne(runner, 'inc', n, (i) => i);
+      check(out.reduce((a, b) => a + b, 0) === (n * (n + 1)) / 2, 'sum of x + 1');
+    }),
   },
   {
     name: 'cpu',
@@ -128,35 +123,31 @@ export const SCENARIOS: readonly Scenario[] = [
     full: { n: 200, chunksize: 1 },
     quick: { n: 40, chunksize: 1 },
     contenders: ['in-process', ...MPOOL, ...PEERS, 'python-in-process', 'python'],
-    note: 'Speedup is against the same tasks run serially in-process (Node, or Python for Python).',
-    body: (create, p) =>
-      timed(
-        create,
-        p,
-        (runner) => oneByOne(runner, 'spin', p.processes * 2, () => 1000),
-        async (runner) => {
-          const out = await oneByOne(runner, 'spin', p.n, () => p.iters);
-          check(out.length === p.n && out.every((v) => v === out[0]), 'same spin result');
-        },
-      ),
+    note: 'Submitted as in tiny. Speedup: against the same tasks run serially in-process (Python: in Python).',
+    body: warm((n, p) => async (runner) => {
+      const out = await oneByOne(runner, 'spin', n, () => p.iters);
+      check(out.length === n && out.every((v) => v === out[0]), 'same spin result');
+    }),
   },
   {
     name: 'cold',
     title: 'cold start: pool creation to first result',
     full: { n: 1, chunksize: 1 },
     quick: { n: 1, chunksize: 1 },
-    contenders: [...MPOOL, ...PEERS, 'python'],
-    note: "The library's import is not counted (it is done before the clock starts).",
+    contenders: ['mpool', 'mpool-dist', 'mpool-process', ...PEERS, 'python'],
+    note:
+      "apply(x => x + 1, [1]) on a new pool; the library's import is done before the clock starts. mpool " +
+      'runs from src/ under tsx, so each of its worker threads first registers tsx; mpool-dist is the built ' +
+      'dist/ (row present only when dist/ is newer than src/: npm run build).',
     async body(create) {
       const start = performance.now();
       const runner = await create();
-      const first = await runner.apply('inc', 1).then(undefined, async (error: unknown) => {
-        await shutdown(runner);
-        throw error;
-      });
-      const ms = performance.now() - start;
-      check(first === 2, 'first result');
-      return { ms, ...(await shutdown(runner)) };
+      let ms = 0;
+      const first = async (): Promise<void> => {
+        check((await runner.apply('inc', 1)) === 2, 'first result');
+        ms = performance.now() - start;
+      };
+      return { ...(await clocked(runner, async () => {}, first)), ms };
     },
   },
   {
@@ -168,18 +159,13 @@ export const SCENARIOS: readonly Scenario[] = [
     note:
       'mpool map; Python map_async(...).get(); in-process Array.prototype.map (Python: list(map(...))). ' +
       'Peers have no map: the list is sliced into chunks, all submitted at once, results joined in order.',
-    async body(create, p) {
-      const items = Array.from({ length: p.n }, (_, i) => i);
-      return timed(
-        create,
-        p,
-        (runner) => runner.map('double', items.slice(0, p.processes * 4), 1),
-        async (runner) => {
-          const out = await runner.map('double', items, p.chunksize);
-          check(out.length === p.n && out[p.n - 1] === 2 * (p.n - 1), 'x * 2');
-        },
-      );
-    },
+    body: warm((n, p) => {
+      const items = Array.from({ length: n }, (_, i) => i);
+      return async (runner) => {
+        const out = await runner.map('double', items, p.chunksize);
+        check(out.length === n && out[n - 1] === 2 * (n - 1), 'x * 2');
+      };
+    }),
   },
   {
     name: 'objects',
@@ -187,19 +173,14 @@ export const SCENARIOS: readonly Scenario[] = [
     full: { n: 2_000, chunksize: 50 },
     quick: { n: 200, chunksize: 10 },
     contenders: ['in-process', ...MPOOL, ...PEERS, 'python'],
-    note: 'Each record is summarised in the worker; peers: chunked as in map.',
-    async body(create, p) {
-      const records = Array.from({ length: p.n }, (_, i) => makeRecord(i));
-      return timed(
-        create,
-        p,
-        (runner) => runner.map('summarize', records.slice(0, p.processes * 4), 1),
-        async (runner) => {
-          const out = (await runner.map('summarize', records, p.chunksize)) as { id: number }[];
-          check(out.length === p.n && out[p.n - 1]?.id === p.n - 1, 'summaries in order');
-        },
-      );
-    },
+    note: 'Each record is summarised in the worker (mpool map, Python map); peers: chunked as in map.',
+    body: warm((n, p) => {
+      const records = Array.from({ length: n }, (_, i) => makeRecord(i));
+      return async (runner) => {
+        const out = (await runner.map('summarize', records, p.chunksize)) as { id: number }[];
+        check(out.length === n && out[n - 1]?.id === n - 1, 'summaries in order');
+      };
+    }),
   },
   {
     name: 'imap',
@@ -210,22 +191,14 @@ export const SCENARIOS: readonly Scenario[] = [
     note:
       'mpool imap (default buffersize) and Python imap, both chunksize 1; peers have no streaming API: a ' +
       'bounded in-flight loop keeps at most max(16, 4 × processes) tasks unread, yielded in order.',
-    body: (create, p) =>
-      timed(
-        create,
-        p,
-        async (runner) => {
-          for await (const _ of runner.imap('double', [1, 2, 3, 4], p.chunksize));
-        },
-        async (runner) => {
-          let count = 0;
-          let last: unknown;
-          for await (last of runner.imap('double', naturals(), p.chunksize)) {
-            if (++count === p.n) break;
-          }
-          check(last === 2 * (p.n - 1), 'last result');
-        },
-      ),
+    body: warm((n, p) => async (runner) => {
+      let count = 0;
+      let last: unknown;
+      for await (last of runner.imap('double', naturals(), p.chunksize)) {
+        if (++count === n) break;
+      }
+      check(last === 2 * (n - 1), 'last result');
+    }),
   },
 ];
 

@@ -6,6 +6,7 @@ Usage: python3 pool_bench.py pool|in-process SCENARIO PARAMS_JSON
 Prints one line: the marker below, then a JSON object (ms, check, maxRssKb, ...).
 """
 
+import functools
 import itertools
 import json
 import math
@@ -76,6 +77,44 @@ def check(ok, what):
         raise AssertionError(f"wrong result: {what}")
 
 
+def prepare(scenario, n, p):
+    """The input for n items (built before the clock starts) and the work to time on a pool."""
+    if scenario == "tiny":
+        def work(pool):
+            out = [r.get() for r in [pool.apply_async(inc, (i,)) for i in range(n)]]
+            check(sum(out) == n * (n + 1) // 2, "tiny")
+    elif scenario == "cpu":
+        def work(pool):
+            out = [r.get() for r in [pool.apply_async(spin, (p["iters"],)) for _ in range(n)]]
+            check(len(out) == n and len(set(out)) == 1, "cpu")
+    elif scenario == "map":
+        items = list(range(n))
+
+        def work(pool):
+            out = pool.map_async(double, items, chunksize=p["chunksize"]).get()
+            check(len(out) == n and out[-1] == 2 * (n - 1), "map")
+    elif scenario == "objects":
+        records = [make_record(i) for i in range(n)]
+
+        def work(pool):
+            out = pool.map(summarize, records, chunksize=p["chunksize"])
+            check(len(out) == n and out[-1]["id"] == n - 1, "objects")
+    elif scenario == "imap":
+        # Python 3.11's imap has no bound of its own: its task thread reads the infinite input ahead of the
+        # consumer for as long as the pipe to the workers takes it; the peak RSS shows what that costs.
+        # An imap cannot be cancelled, so the warm-up pass reads a finite range to its end (see run_pool).
+        def work(pool, source=None):
+            last = None
+            stream = pool.imap(double, itertools.count() if source is None else source, chunksize=p["chunksize"])
+            for count, last in enumerate(stream, 1):
+                if count == n:
+                    break
+            check(last == 2 * (n - 1), "imap")
+    else:
+        raise ValueError(f"unknown scenario {scenario}")
+    return work
+
+
 def run_pool(scenario, p):
     procs = p["processes"]
     if scenario == "cold":
@@ -83,49 +122,24 @@ def run_pool(scenario, p):
         pool = multiprocessing.Pool(procs)
         first = pool.apply(inc, (1,))
         ms = now_ms() - t0
-        check(first == 2, "cold")
         pool.terminate()
         pool.join()
+        check(first == 2, "cold")
         return ms
-
+    # As bench/scenarios.ts does: every worker answers, one pass at a tenth of the size, then the clock.
+    warm_n = max(procs * 2, math.ceil(p["n"] / 10))
+    warmup = prepare(scenario, warm_n, p)
+    if scenario == "imap":
+        # An abandoned imap over an infinite input keeps feeding the pool forever and blocks every later call.
+        warmup = functools.partial(warmup, source=range(warm_n))
+    work = prepare(scenario, p["n"], p)
     pool = multiprocessing.Pool(procs)
     try:
-        pool.map(inc, range(procs * 4), chunksize=1)  # every worker is up before the clock starts
-        n = p["n"]
-        if scenario in ("tiny", "cpu"):
-            fn, arg = (inc, None) if scenario == "tiny" else (spin, p["iters"])
-            t0 = now_ms()
-            pending = [pool.apply_async(fn, (i if arg is None else arg,)) for i in range(n)]
-            out = [r.get() for r in pending]
-            ms = now_ms() - t0
-            check(len(out) == n and (scenario == "cpu" or sum(out) == n * (n + 1) // 2), scenario)
-        elif scenario == "map":
-            items = list(range(n))
-            t0 = now_ms()
-            out = pool.map_async(double, items, chunksize=p["chunksize"]).get()
-            ms = now_ms() - t0
-            check(len(out) == n and out[-1] == 2 * (n - 1), "map")
-        elif scenario == "objects":
-            records = [make_record(i) for i in range(n)]
-            t0 = now_ms()
-            out = pool.map(summarize, records, chunksize=p["chunksize"])
-            ms = now_ms() - t0
-            check(len(out) == n and out[-1]["id"] == n - 1, "objects")
-        elif scenario == "imap":
-            # Python 3.11's imap has no bound: its task thread reads the infinite input ahead of the
-            # consumer as fast as the pipe to the workers takes it; the peak RSS shows what that costs.
-            t0 = now_ms()
-            count = 0
-            last = None
-            for last in pool.imap(double, itertools.count(), chunksize=p["chunksize"]):
-                count += 1
-                if count == n:
-                    break
-            ms = now_ms() - t0
-            check(last == 2 * (n - 1), "imap")
-        else:
-            raise ValueError(f"unknown scenario {scenario}")
-        return ms
+        pool.map(inc, range(procs * 4), chunksize=1)
+        warmup(pool)
+        t0 = now_ms()
+        work(pool)
+        return now_ms() - t0
     finally:
         pool.terminate()
         pool.join()
