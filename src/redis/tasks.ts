@@ -36,7 +36,8 @@ export async function importModule(url: string): Promise<Record<string, unknown>
         },
       );
     }
-    return (await import(url)) as Record<string, unknown>;
+    // Node remembers the failed import of this URL: load it afresh under another one.
+    return (await import(`${url}${url.includes('?') ? '&' : '?'}mpool-tsx`)) as Record<string, unknown>;
   }
 }
 
