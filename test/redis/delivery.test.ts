@@ -99,6 +99,33 @@ describe('delivery on Redis', { skip: !HAVE_REDIS && 'no redis-server', timeout:
     await p.terminate();
   });
 
+  it('a node frozen past its lock: the chunk runs elsewhere, and its late result is dropped', async () => {
+    const log = logFile();
+    const [frozen, other] = await nodesFor('frozen', log);
+    const p = pool('frozen');
+    // Chunks of 1.5 s: the frozen node is surely mid-chunk when it stops.
+    const result = p.starmap(
+      trackedDouble,
+      [0, 1, 2, 3].map((x) => [x, 1500] as [number, number]),
+      1,
+    );
+    const deadline = Date.now() + 20_000;
+    while (!runs(log).pids.has(frozen!.pid) && Date.now() < deadline) await sleep(10);
+    frozen!.kill('SIGSTOP');
+    try {
+      assert.deepEqual(await result, [0, 2, 4, 6]);
+    } finally {
+      frozen!.kill('SIGCONT');
+    }
+    // Woken, the frozen node finishes its chunk late; BullMQ refuses it (its lock is gone) and the pool,
+    // which already has that result, would drop it anyway. Everything still works afterwards.
+    await sleep(2000);
+    assert.deepEqual(await p.map(sqr, [1, 2, 3], 1), [1, 4, 9]);
+    assert.ok(runs(log).pids.has(other!.pid));
+    assert.equal(frozen!.child.exitCode, null, 'the frozen node should still be running');
+    await p.terminate();
+  });
+
   it("a task's own exception fails at once and is not retried", async () => {
     const log = logFile();
     await nodesFor('throw', log, 1);
