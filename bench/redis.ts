@@ -1,7 +1,7 @@
 // Benchmark: the Redis runtime with 1 and 2 worker nodes, next to the local pool, on two workloads (the seed's
 // 1M map and a CPU-bound map). Starts its own redis-server and nodes; runs contenders interleaved, prints medians.
 //
-//   npm run bench:redis -- [--rounds 3] [--quick] [--scenario map|cpu] [--node-processes 1]
+//   npm run bench:redis -- [--rounds 3] [--quick] [--scenario map|map-auto|cpu] [--node-processes 1]
 //
 // This file is also the nodes' --tasks module: its tasks are below, and the benchmark itself only runs when
 // this file is the program.
@@ -27,7 +27,7 @@ interface Contender {
 }
 
 interface Scenario {
-  name: 'map' | 'cpu';
+  name: 'map' | 'map-auto' | 'cpu';
   title: string;
   n: number;
   chunksize: number;
@@ -78,6 +78,17 @@ async function main(): Promise<void> {
       async run(pool, n, chunksize) {
         const items = Array.from({ length: n }, (_, i) => i);
         const out = await pool.map(double, items, chunksize);
+        check(out.length === n && out[n - 1] === 2 * (n - 1), 'x * 2');
+      },
+    },
+    {
+      name: 'map-auto',
+      title: 'the same map with the default chunksize (len / (4 × processes))',
+      n: values.quick ? 100_000 : 1_000_000,
+      chunksize: 0,
+      async run(pool, n) {
+        const items = Array.from({ length: n }, (_, i) => i);
+        const out = await pool.map(double, items);
         check(out.length === n && out[n - 1] === 2 * (n - 1), 'x * 2');
       },
     },

@@ -252,7 +252,22 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     );
     const timer = setTimeout(release, options.grace);
     stopping = (async () => {
-      await worker.close();
+      // Released chunks end at once; if BullMQ still has not closed well after that (Redis unreachable, say),
+      // stop waiting: their locks expire and other nodes recover them.
+      let forced: NodeJS.Timeout | undefined;
+      const closed = await Promise.race([
+        worker.close().then(() => true),
+        new Promise<false>((resolve) => {
+          forced = setTimeout(() => resolve(false), options.grace + 10_000);
+        }),
+      ]);
+      clearTimeout(forced);
+      if (!closed) {
+        released = true;
+        log(
+          'BullMQ did not close in time; stopping anyway (other nodes recover its chunks once their locks expire)',
+        );
+      }
       clearTimeout(timer);
       if (released) await pool.terminate();
       else {
