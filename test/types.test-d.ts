@@ -15,7 +15,9 @@ expectTypeOf(pool.applyAsync(greet, ['a', 2])).toEqualTypeOf<AsyncResult<string>
 expectTypeOf(pool.apply(() => 1)).toEqualTypeOf<Promise<number>>();
 expectTypeOf(pool.starmap(greet, [['a', 1] as [string, number]])).toEqualTypeOf<Promise<string[]>>();
 expectTypeOf(pool.imap(sqr, [1])).toEqualTypeOf<AsyncIterableIterator<number>>();
-expectTypeOf(pool.imapUnordered(async (x: number) => `${x}`, [1])).toEqualTypeOf<AsyncIterableIterator<string>>();
+expectTypeOf(pool.imapUnordered(async (x: number) => `${x}`, [1])).toEqualTypeOf<
+  AsyncIterableIterator<string>
+>();
 // The callback sees the whole list.
 pool.mapAsync(sqr, [1], {
   callback: (values) => expectTypeOf(values).toEqualTypeOf<number[]>(),
