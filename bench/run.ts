@@ -54,6 +54,8 @@ async function measure(
     ? ['python3', [PY_SCRIPT, contender === 'python' ? 'pool' : 'in-process', s.name, json]]
     : [process.execPath, ['--import', TSX, CHILD, contender, s.name, json]];
   const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its pipes close once every process holding them is gone, which can come before or after 'exit'.
+  const closed = new Promise((resolve) => child.on('close', resolve));
   current = child;
   const pgid = child.pid!;
   const rss = sampleRss(pgid);
@@ -87,11 +89,11 @@ async function measure(
     );
     killGroup(pgid);
   }
-  await Promise.race([new Promise((resolve) => child.on('close', resolve)), sleep(1000)]);
+  await Promise.race([closed, sleep(1000)]);
   const line = stdout.split('\n').find((l) => l.startsWith(MARK));
   const result = line ? (JSON.parse(line.slice(MARK.length)) as Record<string, unknown>) : null;
   if (result && typeof result.maxRssKb === 'number') peakRssKb = Math.max(peakRssKb, result.maxRssKb);
-  if (result?.closeHung) warnings.push("the pool's shutdown had not settled 5 s after the work ended");
+  if (result?.closeHung) warnings.push("the pool's shutdown had not settled 2 s after the work ended");
   let error: string | undefined;
   if (timedOut) error = `timed out after ${timeoutMs / 1000} s (killed)`;
   else if (!result) {

@@ -35,7 +35,7 @@ export interface Scenario {
 
 const PEERS = ['piscina', 'tinypool', 'workerpool', 'poolifier'] as const;
 const MPOOL = ['mpool', 'mpool-process'] as const;
-const CLOSE_LIMIT_MS = 5000;
+const CLOSE_LIMIT_MS = 2000;
 
 function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(`wrong result: ${what}`);
