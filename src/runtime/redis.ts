@@ -3,24 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { RedisUnavailableError, SerializationError, TaskRefusedError, WorkerLostError } from '../errors.js';
+import { RedisUnavailableError, WorkerLostError } from '../errors.js';
 import type { ChunkJob, ChunkResult, Executor, ExecutorHooks } from '../executor.js';
 import type { ResolvedRedisOptions } from '../options.js';
-import { packItems } from '../protocol.js';
 import { ioredisOptions } from '../redis/connection.js';
-import { exportName } from '../redis/tasks.js';
-import {
-  cancelChannel,
-  checkPayload,
-  decodeFailure,
-  decodeResult,
-  encodeValue,
-  JOB_NAME,
-  type JobData,
-  type JobFn,
-  sign,
-} from '../redis/wire.js';
-import { findUncloneable } from './clone.js';
+import { encodeJob } from '../redis/encode.js';
+import { cancelChannel, decodeFailure, decodeResult, JOB_NAME, type JobData } from '../redis/wire.js';
 
 interface Entry {
   job: ChunkJob;
@@ -169,7 +157,7 @@ export class RedisExecutor implements Executor {
   async #prepare(entry: Entry): Promise<void> {
     let data: JobData;
     try {
-      data = await this.#encode(entry.job);
+      data = await encodeJob(entry.job, this.#options);
     } catch (error) {
       this.#settle(entry, { ok: false, error });
       return;
@@ -178,41 +166,6 @@ export class RedisExecutor implements Executor {
     entry.data = data;
     this.#toAdd.push(entry);
     if (!this.#adding) void this.#flushAdds();
-  }
-
-  async #encode(job: ChunkJob): Promise<JobData> {
-    let items: string;
-    try {
-      items = encodeValue(job.star ? job.items : packItems(job.items));
-    } catch (err) {
-      throw findUncloneable(job.items, job.base) ?? new SerializationError(job.base, 'argument', String(err));
-    }
-    const rest = {
-      v: 1 as const,
-      star: job.star,
-      base: job.base,
-      timeout: job.timeout,
-      retries: job.retries,
-      items,
-    };
-    let fn: JobFn;
-    if (job.fn.kind === 'module') {
-      fn = { kind: 'name', name: await exportName(job.fn) };
-    } else {
-      const { secret } = this.#options;
-      if (secret === null) {
-        throw new TaskRefusedError(
-          `The inline function \`${job.fn.name || 'anonymous'}\` cannot run on worker nodes without a shared secret. ` +
-            'Declare it with task(import.meta.url, fn) in a module the nodes load with --tasks (recommended), or set the ' +
-            '`secret` option (or MPOOL_SECRET) and start the nodes with --allow-inline and the same secret.',
-        );
-      }
-      const unsigned = { ...rest, fn: { name: job.fn.name, source: job.fn.source } };
-      fn = { kind: 'inline', name: job.fn.name, source: job.fn.source, sig: sign(secret, unsigned) };
-    }
-    const data: JobData = { ...rest, fn };
-    checkPayload(data, this.#options.maxPayloadBytes);
-    return data;
   }
 
   // Adds go out in bulk (one MULTI per batch); while Redis is down they wait in ioredis' offline queue.
