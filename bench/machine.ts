@@ -72,9 +72,10 @@ function commit(): string {
 /** How this run was started, as a person would type it. */
 function command(argv: string[]): string {
   const args = argv.map((a) => (/^[\w./,=:-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`));
-  if (process.env.npm_lifecycle_event === 'bench')
-    return `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
-  return ['tsx', 'bench/run.ts', ...args].join(' ');
+  const event = process.env.npm_lifecycle_event;
+  const direct = ['tsx', 'bench/run.ts', ...args].join(' ');
+  if (event === 'bench') return `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
+  return event?.startsWith('bench') ? `npm run ${event} (${direct})` : direct;
 }
 
 export function describeMachine(argv: string[], python: PythonInfo | null): Machine {

@@ -6,7 +6,7 @@
 // pollutes another), a few samples per contender, interleaved across contenders in shuffled rounds. A median
 // of those few samples is all the statistics they support; tinybench calibrates the CPU task (calibrate.ts).
 import type { Machine } from './machine.js';
-import type { ScenarioName } from './scenarios.js';
+import type { Scenario, ScenarioName } from './scenarios.js';
 
 export interface Sample {
   round: number;
@@ -17,6 +17,8 @@ export interface Sample {
   /** Peak RSS of the child's whole process tree (sampled) or of the child itself, whichever is larger. */
   peakRssKb: number;
   error?: string;
+  /** The child's own report: ms, closeMs, importMs, maxRssKb (its own peak, threads included). */
+  child?: Record<string, unknown>;
   /** Notes such as a pool whose shutdown never settled, or processes left behind. */
   warnings: string[];
 }
@@ -123,7 +125,7 @@ export function scenarioTable(scenario: ScenarioName, n: number, all: Row[]): st
 export function targets(
   medians: (scenario: ScenarioName, contender: string) => number | null,
   python: boolean,
-) {
+): Target[] {
   const out: Target[] = [];
   const judge = (
     scenario: ScenarioName,
@@ -181,4 +183,52 @@ export function machineLines(m: Machine): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
   ].join('\n');
+}
+
+export interface RunInfo {
+  rounds: number;
+  processes: number;
+  seconds: number;
+  quick: boolean;
+  python: boolean;
+  scenarios: readonly Scenario[];
+}
+
+/** Everything printed after the rounds: tables, targets, failures and the cleanup check. */
+export function render(run: RunInfo, samples: Sample[]): { text: string; verdicts: Target[] } {
+  const out: string[] = [
+    `\n${run.rounds} round(s) in ${run.seconds.toFixed(0)} s, ${run.processes} workers per pool. Times are medians ` +
+      'of the timed part (pool already warm, except cold); "time ÷ mpool" > 1 means slower than mpool. Peak ' +
+      "RSS: the largest over rounds of the measurement's whole process tree, sampled every 20 ms (worker " +
+      "threads live inside it; forked workers, Python's and mpool-process's, are added in full, shared pages " +
+      'included).',
+  ];
+  for (const s of run.scenarios) {
+    const { n, chunksize } = run.quick ? s.quick : s.full;
+    const size = `n = ${n.toLocaleString('en-US')}${s.name === 'cold' ? '' : `, chunksize ${chunksize}`}`;
+    out.push(
+      `\n## ${s.name}: ${s.title} (${size})`,
+      scenarioTable(s.name, n, rows(samples, s.name, s.contenders)),
+      s.note,
+    );
+  }
+  const medianOf = (scenario: ScenarioName, contender: string) =>
+    rows(samples, scenario, [contender])[0]?.median ?? null;
+  const verdicts = targets(medianOf, run.python).filter((t) =>
+    run.scenarios.some((s) => s.name === t.scenario),
+  );
+  if (verdicts.length) {
+    out.push(
+      `\n## targets${run.quick ? ' (--quick sizes are too small to judge them: smoke check only)' : ''}`,
+    );
+    for (const t of verdicts) out.push(`${t.verdict}  ${t.scenario}: ${t.what} (${t.detail})`);
+  }
+  for (const s of samples.filter((x) => x.error || x.warnings.length)) {
+    const what = [s.error, ...s.warnings].filter(Boolean).join('; ');
+    out.push(`! round ${s.round} ${s.scenario} ${s.contender}: ${what}`);
+  }
+  const leftovers = samples.filter((s) => s.warnings.some((w) => w.includes('left running'))).length;
+  const left = leftovers ? `${leftovers} had processes left behind (killed)` : 'nothing left running';
+  out.push(`\ncleanup: ${samples.length} measurement process trees reaped; ${left}.`);
+  return { text: out.join('\n'), verdicts };
 }
