@@ -17,7 +17,7 @@ function workerSource(): { file: string | URL; eval: boolean } {
   const esm = import.meta.resolve('tsx/esm/api');
   const cjs = import.meta.resolve('tsx/cjs/api');
   const code = `Promise.all([import(${JSON.stringify(esm)}), import(${JSON.stringify(cjs)})])
-    .then(([e, c]) => { e.register(); c.register(); return import(${JSON.stringify(entry.href)}); })
+    .then(([e, c]) => { e.register(); c.register(); globalThis[Symbol.for('mpool.tsx-registered')] = true; return import(${JSON.stringify(entry.href)}); })
     .catch((err) => { console.error(err); process.exit(70); });`;
   return { file: code, eval: true };
 }

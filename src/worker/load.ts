@@ -37,10 +37,20 @@ function compileInline(source: string, name: string): LoadedFn {
   );
 }
 
-let tsRegistered = false;
+// Set by whoever registers tsx in this thread (our thread bootstrap, or this module).
+const TSX_KEY = Symbol.for('mpool.tsx-registered');
+const flags = globalThis as Record<symbol, boolean | undefined>;
+
+/** Whether .ts modules already load here: tsx registered in this thread, or preloaded by the process. */
+function typeScriptReady(): boolean {
+  return (
+    flags[TSX_KEY] === true || /tsx/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`)
+  );
+}
+
 async function registerTypeScript(): Promise<void> {
-  if (tsRegistered) return;
-  tsRegistered = true;
+  if (flags[TSX_KEY]) return;
+  flags[TSX_KEY] = true;
   const esm = (await import('tsx/esm/api')) as { register: () => unknown };
   esm.register();
   const cjs = (await import('tsx/cjs/api')) as { register: () => unknown };
@@ -69,18 +79,14 @@ function isCommonJs(url: string): boolean {
 async function importTaskModule(url: string): Promise<void> {
   if (isCommonJs(url)) {
     // require, not import(): on Node 20 a CommonJS module loaded through import() cannot require('mpool').
-    if (/\.c?tsx?$/.test(url)) await registerTypeScript();
+    if (/\.c?tsx?$/.test(url) && !typeScriptReady()) await registerTypeScript();
     requireHere(fileURLToPath(url));
     return;
   }
-  try {
-    await import(url);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-    // Node 20 does not hand tsx's hooks to worker threads: register them here and try again.
-    await registerTypeScript();
-    await import(url);
-  }
+  // Register tsx before the first import: Node caches a failed import() of a URL, so it cannot be retried.
+  // (Node 20 does not hand tsx's hooks to worker threads, so a thread must register them itself.)
+  if (/\.[mc]?tsx?$/.test(new URL(url).pathname) && !typeScriptReady()) await registerTypeScript();
+  await import(url);
 }
 
 const moduleCache = new Map<string, Promise<LoadedFn>>();
