@@ -1,6 +1,5 @@
-// One measurement in its own process: one contender, one scenario. Prints a marked JSON line for run.ts,
-// then must exit by itself; a pool that keeps the process alive is reported as a leak.
-import { pathToFileURL } from 'node:url';
+// One measurement in its own process (started through child.mjs): one contender, one scenario. Prints a
+// marked JSON line for run.ts, then must exit by itself; a pool that keeps the process alive is reported.
 import type { Contender } from './contenders/types.js';
 import { MARK } from './machine.js';
 import { type Params, scenario } from './scenarios.js';
@@ -18,7 +17,8 @@ const CONTENDERS: Record<string, () => Promise<Contender>> = {
 
 export const NODE_CONTENDERS = Object.keys(CONTENDERS);
 
-async function main(argv: string[]): Promise<void> {
+/** Runs one measurement; child.mjs calls it with the command line (contender, scenario, params JSON). */
+export async function main(argv: string[]): Promise<void> {
   const [id = '', name = '', json = '{}'] = argv;
   const load = CONTENDERS[id];
   if (!load) throw new Error(`Unknown contender "${id}". Known: ${NODE_CONTENDERS.join(', ')}`);
@@ -29,11 +29,4 @@ async function main(argv: string[]): Promise<void> {
   const timed = await scenario(name).body(async () => contender.create(params.processes), params);
   const maxRssKb = process.resourceUsage().maxRSS;
   process.stdout.write(`${MARK}${JSON.stringify({ ...timed, importMs, maxRssKb })}\n`);
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
 }

@@ -7,8 +7,7 @@ import { groupAlive, killGroup, sampleRss } from './proctree.js';
 import type { Sample } from './report.js';
 import type { Params, Scenario } from './scenarios.js';
 
-const CHILD = fileURLToPath(new URL('child.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
+const CHILD = fileURLToPath(new URL('child.mjs', import.meta.url));
 /** How long a child's processes may linger after it exits before they count as left behind. */
 const REAP_GRACE_MS = 3000;
 
@@ -50,7 +49,7 @@ export async function measure(
   const json = JSON.stringify(params);
   const [command, args] = contender.startsWith('python')
     ? ['python3', [PY_SCRIPT, contender === 'python' ? 'pool' : 'in-process', s.name, json]]
-    : [process.execPath, ['--import', TSX, CHILD, contender, s.name, json]];
+    : [process.execPath, [CHILD, contender, s.name, json]];
   const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   current = child;
   // The pipes close once every process holding them is gone, which can come before or after 'exit'.

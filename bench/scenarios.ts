@@ -137,8 +137,9 @@ export const SCENARIOS: readonly Scenario[] = [
     contenders: ['mpool', 'mpool-dist', 'mpool-process', ...PEERS, 'python'],
     note:
       "apply(x => x + 1, [1]) on a new pool; the library's import is done before the clock starts. mpool " +
-      'runs from src/ under tsx, so each of its worker threads first registers tsx; mpool-dist is the built ' +
-      'dist/ (row present only when dist/ is newer than src/: npm run build).',
+      'runs from src/ under tsx, so each of its worker threads first registers tsx (mpool does that for .ts ' +
+      'sources); mpool-dist is the built dist/, as users run it (row present only when dist/ is newer than ' +
+      'src/: npm run build).',
     async body(create) {
       const start = performance.now();
       const runner = await create();
