@@ -327,7 +327,7 @@ export class Pool implements AsyncDisposable {
         const results: unknown[] = length === undefined ? [] : new Array(length);
         const consumer: CallConsumer = {
           chunk: (_seq, base, values) => {
-            for (let i = 0; i < values.length; i++) results[base + i] = values[i];
+            copyInto(results, base, values);
             call.release();
           },
           // As in Python, the result fails at the first error while the call's other tasks still run.
@@ -384,6 +384,20 @@ export class Pool implements AsyncDisposable {
     call.start();
     return iterator;
   }
+}
+
+/** Copies a chunk's values into the results; numbers and plain arrays get separate, monomorphic loops. */
+function copyInto(results: unknown[], base: number, values: ArrayLike<unknown>): void {
+  if (values instanceof Float64Array) copyNumbers(results, base, values);
+  else copyValues(results, base, values);
+}
+
+function copyNumbers(results: unknown[], base: number, values: Float64Array): void {
+  for (let i = 0; i < values.length; i++) results[base + i] = values[i];
+}
+
+function copyValues(results: unknown[], base: number, values: ArrayLike<unknown>): void {
+  for (let i = 0; i < values.length; i++) results[base + i] = values[i];
 }
 
 function callOptions<O extends object>(arg: unknown): O {

@@ -10,46 +10,209 @@ export type FnRef =
 /** Items of a chunk as they cross: a plain array, or a Float64Array when every item is a number (far cheaper to copy). */
 export type WireItems = unknown[] | Float64Array;
 
-/** Where a chunk's numbers sit in its message's one shared Float64Array. */
-export interface PackedRef {
-  at: number;
-  n: number;
+/**
+ * A batch of chunks in columns: one typed array per field instead of one object per chunk, so a batch of
+ * thousands of tiny tasks costs a handful of objects to copy. See ChunkKind for what `items[i]` holds.
+ */
+export interface ChunkBatch {
+  ids: Float64Array;
+  fnIds: Int32Array;
+  /** Input position of each chunk's first item, so errors can name the item. */
+  bases: Float64Array;
+  kinds: Uint8Array;
+  items: unknown[];
+  /** The numbers of every PACKED chunk, one after another. */
+  numbers: Float64Array | null;
 }
 
-/** Items or values inside a batch message: a plain array, or a reference into the message's numbers. */
-export type BatchItems = unknown[] | PackedRef;
+/** How a chunk's items travel in a ChunkBatch. */
+export const ChunkKind = {
+  /** items[i] is the chunk's list of items. */
+  ITEMS: 0,
+  /** items[i] is a list of argument tuples (starmap). */
+  STAR: 1,
+  /** items[i] is a count; the items are the next that many of `numbers`. */
+  PACKED: 2,
+  /** items[i] is one argument tuple: the whole chunk of an apply. */
+  APPLY: 3,
+} as const;
 
-export interface WireChunk {
-  id: number;
-  fn: number;
-  /** Input position of the chunk's first item, so errors can name the item. */
-  base: number;
-  star: boolean;
-  items: BatchItems;
+/** A batch of outcomes in columns, as ChunkBatch. See OutcomeKind for what `values[i]` holds. */
+export interface OutcomeBatch {
+  ids: Float64Array;
+  kinds: Uint8Array;
+  values: unknown[];
+  numbers: Float64Array | null;
 }
+
+export const OutcomeKind = {
+  /** values[i] is the list of results. */
+  VALUES: 0,
+  /** values[i] is a count; the results are the next that many of `numbers`. */
+  PACKED: 1,
+  /** values[i] is the WireError. */
+  ERROR: 2,
+  /** values[i] is the one result of a one-item chunk. */
+  SINGLE: 3,
+} as const;
 
 export type ToWorker =
   | { type: 'init'; workerId: number; initializer: FnRef | null; initargs: unknown[] }
-  | { type: 'run'; fns: Array<[number, FnRef]>; chunks: WireChunk[]; numbers: Float64Array | null }
+  | { type: 'run'; fns: Array<[number, FnRef]>; batch: ChunkBatch }
   | { type: 'stop' };
-
-export type WireOutcome =
-  | { id: number; ok: true; values: BatchItems }
-  | { id: number; ok: false; error: WireError };
 
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'init-failed'; error: WireError }
-  | { type: 'results'; results: WireOutcome[]; numbers: Float64Array | null; busyMs: number }
+  | { type: 'results'; batch: OutcomeBatch }
   /** Sent on the way out (process.exit or an uncaught exception): flushes results and names the running chunk. */
   | {
       type: 'dying';
       running: number | null;
-      results: WireOutcome[];
-      numbers: Float64Array | null;
+      batch: OutcomeBatch;
       reason: WireError | null;
       code: number | null;
     };
+
+/** A chunk as the pool hands it to the wire. */
+export interface ChunkIn {
+  id: number;
+  fnId: number;
+  base: number;
+  star: boolean;
+  items: ArrayLike<unknown>;
+}
+
+/** A chunk as the worker runs it. */
+export interface ChunkOut {
+  id: number;
+  fn: number;
+  base: number;
+  star: boolean;
+  items: ArrayLike<unknown>;
+}
+
+/** An outcome as the worker produces it. */
+export type Outcome =
+  | { id: number; ok: true; values: unknown[] }
+  | { id: number; ok: false; error: WireError };
+
+/** Puts chunks into columns; buffers marked with transfer() are collected into `moved`. */
+export function encodeChunks(chunks: readonly ChunkIn[], moved: TransferListItem[]): ChunkBatch {
+  const n = chunks.length;
+  const ids = new Float64Array(n);
+  const fnIds = new Int32Array(n);
+  const bases = new Float64Array(n);
+  const kinds = new Uint8Array(n);
+  const items: unknown[] = new Array(n);
+  let capacity = 0;
+  for (const c of chunks) if (!c.star) capacity += c.items.length;
+  const packer = new Packer(capacity);
+  for (let i = 0; i < n; i++) {
+    const c = chunks[i]!;
+    ids[i] = c.id;
+    fnIds[i] = c.fnId;
+    bases[i] = c.base;
+    if (c.star) {
+      const tuples = c.items as unknown[];
+      if (tuples.length === 1 && Array.isArray(tuples[0])) {
+        kinds[i] = ChunkKind.APPLY;
+        items[i] = unwrapTransfers(tuples[0], moved);
+      } else {
+        kinds[i] = ChunkKind.STAR;
+        items[i] = unwrapTransfers(tuples, moved);
+      }
+      continue;
+    }
+    const packed = packer.pack(c.items);
+    if (Array.isArray(packed)) {
+      kinds[i] = ChunkKind.ITEMS;
+      items[i] = unwrapTransfers(packed, moved);
+    } else {
+      kinds[i] = ChunkKind.PACKED;
+      items[i] = packed.n;
+    }
+  }
+  return { ids, fnIds, bases, kinds, items, numbers: packer.finish() };
+}
+
+/** Reads chunks back out of their columns. */
+export function decodeChunks(batch: ChunkBatch, each: (chunk: ChunkOut) => void): void {
+  const { ids, fnIds, bases, kinds, items, numbers } = batch;
+  let at = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const kind = kinds[i];
+    let list: ArrayLike<unknown>;
+    if (kind === ChunkKind.PACKED) {
+      const n = items[i] as number;
+      list = numbers!.subarray(at, at + n);
+      at += n;
+    } else if (kind === ChunkKind.APPLY) {
+      list = [items[i]];
+    } else {
+      list = items[i] as unknown[];
+    }
+    each({
+      id: ids[i]!,
+      fn: fnIds[i]!,
+      base: bases[i]!,
+      star: kind === ChunkKind.STAR || kind === ChunkKind.APPLY,
+      items: list,
+    });
+  }
+}
+
+/** Puts outcomes into columns; results marked with transfer() have their buffers collected into `moved`. */
+export function encodeOutcomes(outcomes: readonly Outcome[], moved: TransferListItem[]): OutcomeBatch {
+  const n = outcomes.length;
+  const ids = new Float64Array(n);
+  const kinds = new Uint8Array(n);
+  const values: unknown[] = new Array(n);
+  let capacity = 0;
+  for (const o of outcomes) if (o.ok) capacity += o.values.length;
+  const packer = new Packer(capacity);
+  for (let i = 0; i < n; i++) {
+    const o = outcomes[i]!;
+    ids[i] = o.id;
+    if (!o.ok) {
+      kinds[i] = OutcomeKind.ERROR;
+      values[i] = o.error;
+    } else if (o.values.length === 1) {
+      kinds[i] = OutcomeKind.SINGLE;
+      const value = o.values[0];
+      values[i] = isTransfer(value) ? unwrapTransfers([value], moved)[0] : value;
+    } else {
+      const packed = packer.pack(o.values);
+      if (Array.isArray(packed)) {
+        kinds[i] = OutcomeKind.VALUES;
+        values[i] = unwrapTransfers(packed, moved);
+      } else {
+        kinds[i] = OutcomeKind.PACKED;
+        values[i] = packed.n;
+      }
+    }
+  }
+  return { ids, kinds, values, numbers: packer.finish() };
+}
+
+/** Reads outcomes back out of their columns: `values` for a success, the WireError for a failure. */
+export function decodeOutcomes(
+  batch: OutcomeBatch,
+  each: (id: number, ok: boolean, valuesOrError: ArrayLike<unknown> | WireError) => void,
+): void {
+  const { ids, kinds, values, numbers } = batch;
+  let at = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const kind = kinds[i];
+    if (kind === OutcomeKind.ERROR) each(ids[i]!, false, values[i] as WireError);
+    else if (kind === OutcomeKind.SINGLE) each(ids[i]!, true, [values[i]]);
+    else if (kind === OutcomeKind.PACKED) {
+      const n = values[i] as number;
+      each(ids[i]!, true, numbers!.subarray(at, at + n));
+      at += n;
+    } else each(ids[i]!, true, values[i] as unknown[]);
+  }
+}
 
 const PACK_MIN = 8;
 
@@ -78,7 +241,7 @@ export class Packer {
     this.#buffer = capacity >= PACK_MIN ? new Float64Array(capacity) : null;
   }
 
-  pack(items: ArrayLike<unknown>): BatchItems {
+  pack(items: ArrayLike<unknown>): unknown[] | { at: number; n: number } {
     const buffer = this.#buffer;
     const n = items.length;
     if (items instanceof Float64Array && buffer !== null) {
@@ -103,12 +266,6 @@ export class Packer {
     if (this.#buffer === null || this.#pos === 0) return null;
     return this.#pos === this.#buffer.length ? this.#buffer : this.#buffer.subarray(0, this.#pos);
   }
-}
-
-/** The items of a chunk as sent: the array itself, or a view into the message's numbers. */
-export function unpack(items: BatchItems, numbers: Float64Array | null): ArrayLike<unknown> {
-  if (Array.isArray(items)) return items;
-  return numbers!.subarray(items.at, items.at + items.n);
 }
 
 /** The transfer list for a message's numbers. */

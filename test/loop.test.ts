@@ -2,9 +2,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
-import { deserializeError } from '../src/errors.js';
+import { deserializeError, serializeError, type WireError } from '../src/errors.js';
 import type { FromWorker, ToWorker } from '../src/protocol.js';
-import { Packer, transferList, unpack } from '../src/protocol.js';
+import {
+  type ChunkIn,
+  ChunkKind,
+  type ChunkOut,
+  decodeChunks,
+  decodeOutcomes,
+  encodeChunks,
+  encodeOutcomes,
+  type FnRef,
+  OutcomeKind,
+  transferList,
+} from '../src/protocol.js';
 import { startLoop } from '../src/worker/loop.js';
 
 function harness() {
@@ -41,38 +52,111 @@ const inline = (fn: (...a: never[]) => unknown) => ({
   name: fn.name,
 });
 
+/** Runs a batch through encodeChunks and collects every outcome the worker sends back. */
+async function run(h: ReturnType<typeof harness>, fns: Array<[number, FnRef]>, chunks: ChunkIn[]) {
+  const moved: TransferListItem[] = [];
+  const batch = encodeChunks(chunks, moved);
+  h.send({ type: 'run', fns, batch }, transferList(batch.numbers, moved));
+  const outcomes: Array<{ id: number; ok: boolean; value: unknown }> = [];
+  while (outcomes.length < chunks.length) {
+    const m = await h.next();
+    assert.equal(m.type, 'results');
+    if (m.type === 'results') {
+      decodeOutcomes(m.batch, (id, ok, v) => {
+        outcomes.push({
+          id,
+          ok,
+          value: ok ? Array.from(v as ArrayLike<unknown>) : deserializeError(v as WireError),
+        });
+      });
+    }
+  }
+  return outcomes;
+}
+
+describe('wire format', () => {
+  it('puts chunks in columns: numbers packed, apply tuples inline, others as lists', () => {
+    const batch = encodeChunks(
+      [
+        { id: 1, fnId: 7, base: 0, star: false, items: Array.from({ length: 10 }, (_, i) => i) },
+        { id: 2, fnId: 7, base: 10, star: false, items: ['a'] },
+        { id: 3, fnId: 8, base: 0, star: true, items: [[1, 2]] },
+        {
+          id: 4,
+          fnId: 8,
+          base: 0,
+          star: true,
+          items: [
+            [1, 2],
+            [3, 4],
+          ],
+        },
+      ],
+      [],
+    );
+    assert.deepEqual([...batch.kinds], [ChunkKind.PACKED, ChunkKind.ITEMS, ChunkKind.APPLY, ChunkKind.STAR]);
+    assert.deepEqual(batch.items, [
+      10,
+      ['a'],
+      [1, 2],
+      [
+        [1, 2],
+        [3, 4],
+      ],
+    ]);
+    const back: ChunkOut[] = [];
+    decodeChunks(batch, (c) => back.push(c));
+    assert.deepEqual(
+      Array.from(back[0]!.items),
+      Array.from({ length: 10 }, (_, i) => i),
+    );
+    assert.deepEqual(back[2], { id: 3, fn: 8, base: 0, star: true, items: [[1, 2]] });
+  });
+
+  it('puts outcomes in columns: single values inline, numbers packed, errors as data', () => {
+    const batch = encodeOutcomes(
+      [
+        { id: 1, ok: true, values: [5] },
+        { id: 2, ok: true, values: Array.from({ length: 9 }, (_, i) => i) },
+        { id: 3, ok: false, error: serializeError(new TypeError('x')) },
+        { id: 4, ok: true, values: ['a', 'b'] },
+      ],
+      [],
+    );
+    assert.deepEqual(
+      [...batch.kinds],
+      [OutcomeKind.SINGLE, OutcomeKind.PACKED, OutcomeKind.ERROR, OutcomeKind.VALUES],
+    );
+    const seen: unknown[] = [];
+    decodeOutcomes(batch, (id, ok, v) =>
+      seen.push([id, ok, ok ? Array.from(v as ArrayLike<unknown>) : 'error']),
+    );
+    assert.deepEqual(seen, [
+      [1, true, [5]],
+      [2, true, [0, 1, 2, 3, 4, 5, 6, 7, 8]],
+      [3, false, 'error'],
+      [4, true, ['a', 'b']],
+    ]);
+  });
+});
+
 describe('worker loop', () => {
-  it('initializes, runs batched chunks in order, packs numbers, and stops on request', async () => {
+  it('initializes, runs batched chunks in order, and stops on request', async () => {
     const h = harness();
     h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });
     assert.deepEqual(await h.next(), { type: 'ready' });
-    const packer = new Packer(11);
-    const packed = packer.pack(Array.from({ length: 10 }, (_, i) => i));
-    assert.deepEqual(packed, { at: 0, n: 10 });
-    const numbers = packer.finish();
-    h.send(
-      {
-        type: 'run',
-        fns: [[1, inline((x: number) => x + 1)]],
-        chunks: [
-          { id: 10, fn: 1, base: 0, star: false, items: packed },
-          { id: 11, fn: 1, base: 10, star: false, items: [1] },
-        ],
-        numbers,
-      },
-      transferList(numbers),
+    const outcomes = await run(
+      h,
+      [[1, inline((x: number) => x + 1)]],
+      [
+        { id: 10, fnId: 1, base: 0, star: false, items: Array.from({ length: 10 }, (_, i) => i) },
+        { id: 11, fnId: 1, base: 10, star: false, items: [1] },
+      ],
     );
-    const results: Array<{ id: number; values: unknown }> = [];
-    while (results.length < 2) {
-      const m = await h.next();
-      assert.equal(m.type, 'results');
-      if (m.type === 'results') {
-        for (const r of m.results)
-          if (r.ok) results.push({ id: r.id, values: Array.from(unpack(r.values, m.numbers)) });
-      }
-    }
-    assert.deepEqual(results[0], { id: 10, values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] });
-    assert.deepEqual(results[1], { id: 11, values: [2] });
+    assert.deepEqual(outcomes, [
+      { id: 10, ok: true, value: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] },
+      { id: 11, ok: true, value: [2] },
+    ]);
     h.send({ type: 'stop' });
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(h.exited(), 0);
@@ -92,26 +176,20 @@ describe('worker loop', () => {
     const m = await h.next();
     assert.equal(m.type, 'init-failed');
     if (m.type === 'init-failed') assert.ok(deserializeError(m.error) instanceof RangeError);
-    h.send({
-      type: 'run',
-      fns: [
+    const outcomes = await run(
+      h,
+      [
         [2, inline((a: number, b: number) => a / b)],
         [3, inline(() => undefinedVariable)],
       ],
-      chunks: [
-        { id: 1, fn: 2, base: 0, star: true, items: [[6, 3]] },
-        { id: 2, fn: 3, base: 1, star: false, items: [null] },
+      [
+        { id: 1, fnId: 2, base: 0, star: true, items: [[6, 3]] },
+        { id: 2, fnId: 3, base: 1, star: false, items: [null] },
       ],
-      numbers: null,
-    });
-    const got: FromWorker[] = [];
-    while (got.flatMap((g) => (g.type === 'results' ? g.results : [])).length < 2) got.push(await h.next());
-    const outcomes = got.flatMap((g) => (g.type === 'results' ? g.results : []));
-    assert.deepEqual(outcomes[0], { id: 1, ok: true, values: [2] });
-    const failed = outcomes[1]!;
-    assert.equal(failed.ok, false);
-    if (!failed.ok)
-      assert.match((deserializeError(failed.error) as Error).message, /cannot use `undefinedVariable`/);
+    );
+    assert.deepEqual(outcomes[0], { id: 1, ok: true, value: [2] });
+    assert.equal(outcomes[1]!.ok, false);
+    assert.match((outcomes[1]!.value as Error).message, /cannot use `undefinedVariable`/);
     h.port.close();
   });
 });

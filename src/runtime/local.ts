@@ -5,19 +5,19 @@ import {
   deserializeError,
   InitializerError,
   TaskTimeoutError,
+  type WireError,
   type WorkerExit,
   WorkerLostError,
 } from '../errors.js';
 import type { ChunkJob, ChunkResult, Executor, ExecutorConfig, ExecutorHooks } from '../executor.js';
 import {
+  decodeOutcomes,
+  encodeChunks,
+  type FnRef,
   type FromWorker,
-  Packer,
+  type OutcomeBatch,
   type ToWorker,
   transferList,
-  unpack,
-  unwrapTransfers,
-  type WireChunk,
-  type WireOutcome,
 } from '../protocol.js';
 import { findUncloneable } from './clone.js';
 
@@ -44,7 +44,12 @@ interface Slot {
   handle: WorkerHandle;
   state: SlotState;
   inflight: Map<number, ChunkJob>;
-  sentAt: number;
+  /** Outcomes still owed by each batch sent, oldest first: at most two (one running, one prefetched). */
+  batches: number[];
+  /** Whether a batch in flight carries a timeout: nothing is prefetched behind it. */
+  timed: boolean;
+  /** When the worker last reported (or started on an empty queue): the clock for learning chunk cost. */
+  lastAt: number;
   tasksDone: number;
   knownFns: Set<number>;
   timer: NodeJS.Timeout | undefined;
@@ -58,6 +63,8 @@ interface Slot {
 const BATCH_TARGET_MS = 2;
 const BATCH_MAX = 1024;
 const START_FAILURES_BEFORE_FATAL = 3;
+// Chunks measured shorter than this may be prefetched: a second batch sent before the first is done.
+const PREFETCH_BELOW_MS = 20;
 
 export class LocalExecutor implements Executor {
   readonly size: number;
@@ -69,6 +76,8 @@ export class LocalExecutor implements Executor {
   #head = 0;
   #front: ChunkJob[] = [];
   readonly #chunkMs = new Map<number, number>();
+  /** How many reports each function's cost is based on: prefetching waits for a steady estimate. */
+  readonly #reports = new Map<number, number>();
   #nextWorkerId = 1;
   #startFailures = 0;
   #busy = false;
@@ -146,7 +155,9 @@ export class LocalExecutor implements Executor {
       handle: undefined as unknown as WorkerHandle,
       state: 'starting',
       inflight: new Map(),
-      sentAt: 0,
+      batches: [],
+      timed: false,
+      lastAt: 0,
       tasksDone: 0,
       knownFns: new Set(),
       timer: undefined,
@@ -176,18 +187,16 @@ export class LocalExecutor implements Executor {
       case 'init-failed':
         this.#hooks.fatal(new InitializerError({ cause: deserializeError(message.error) }));
         return;
-      case 'results':
-        this.#settleAll(slot, message.results, message.numbers);
-        if (message.results.length > 0 && message.busyMs > 0)
-          this.#learn(slot, message.results, message.busyMs);
-        if (slot.inflight.size === 0 && slot.state === 'busy') {
-          clearTimeout(slot.timer);
-          slot.state = 'idle';
-        }
+      case 'results': {
+        const count = message.batch.ids.length;
+        this.#account(slot, count);
+        this.#settleAll(slot, message.batch);
+        if (count > 0) this.#learn(slot, count);
         this.#afterProgress();
         return;
+      }
       case 'dying':
-        this.#settleAll(slot, message.results, message.numbers);
+        this.#settleAll(slot, message.batch);
         slot.dying = { running: message.running, reason: message.reason && deserializeError(message.reason) };
         return;
       default: {
@@ -197,26 +206,46 @@ export class LocalExecutor implements Executor {
     }
   }
 
-  #settleAll(slot: Slot, results: WireOutcome[], numbers: Float64Array | null): void {
-    for (const outcome of results) {
-      if (!slot.inflight.delete(outcome.id)) continue; // cancelled meanwhile
+  #settleAll(slot: Slot, batch: OutcomeBatch): void {
+    decodeOutcomes(batch, (id, ok, valuesOrError) => {
+      if (!slot.inflight.delete(id)) return; // cancelled meanwhile
       slot.tasksDone++;
       this.#hooks.settle(
-        outcome.id,
-        outcome.ok
-          ? { ok: true, values: unpack(outcome.values, numbers) }
-          : { ok: false, error: deserializeError(outcome.error) },
+        id,
+        ok
+          ? { ok: true, values: valuesOrError as ArrayLike<unknown> }
+          : { ok: false, error: deserializeError(valuesOrError as WireError) },
       );
+    });
+  }
+
+  // Outcomes arrive in the order chunks were sent (cancelled ones too), so batches are paid off in order.
+  #account(slot: Slot, outcomes: number): void {
+    while (outcomes > 0 && slot.batches.length > 0) {
+      const paid = Math.min(outcomes, slot.batches[0]!);
+      outcomes -= paid;
+      slot.batches[0]! -= paid;
+      if (slot.batches[0] === 0) slot.batches.shift();
+    }
+    if (slot.batches.length === 0 && slot.state === 'busy') {
+      clearTimeout(slot.timer);
+      slot.timed = false;
+      slot.state = 'idle';
     }
   }
 
-  #learn(slot: Slot, results: WireOutcome[], busyMs: number): void {
+  // Cost per chunk as the pool sees it: time since the worker last reported, copying included.
+  #learn(slot: Slot, count: number): void {
+    const now = performance.now();
+    const busyMs = now - slot.lastAt;
+    slot.lastAt = now;
     const fnId = this.#lastFn.get(slot.id);
     if (fnId === undefined) return;
-    const perChunk = busyMs / results.length;
+    const perChunk = busyMs / count;
     const old = this.#chunkMs.get(fnId);
     // Believe good news at once (the first chunk pays for compiling and loading), bad news gradually.
     this.#chunkMs.set(fnId, old === undefined || perChunk < old ? perChunk : old * 0.7 + perChunk * 0.3);
+    this.#reports.set(fnId, (this.#reports.get(fnId) ?? 0) + 1);
   }
 
   readonly #lastFn = new Map<number, number>();
@@ -331,24 +360,40 @@ export class LocalExecutor implements Executor {
 
   #dispatch(): void {
     if (this.#state === 'stopped') return;
-    let idleSlots = 0;
-    for (const slot of this.#slots) if (slot.state === 'idle') idleSlots++;
-    for (const slot of this.#slots) {
-      if (slot.state !== 'idle') continue;
-      const first = this.#peek();
-      if (!first) return;
-      const max = this.#config.maxtasksperchild;
-      if (max !== null && slot.tasksDone >= max) {
-        this.#stop(slot, 'it reached maxtasksperchild');
-        continue;
+    // Idle workers first; then a second batch for busy ones, so they never wait a round trip between batches.
+    for (const prefetch of [false, true]) {
+      for (const slot of this.#slots) {
+        const first = this.#peek();
+        if (!first) return;
+        if (prefetch ? !this.#canPrefetch(slot, first) : slot.state !== 'idle') continue;
+        const max = this.#config.maxtasksperchild;
+        const owed = slot.batches.reduce((a, b) => a + b, 0);
+        if (max !== null && slot.tasksDone + owed >= max) {
+          if (owed === 0) this.#stop(slot, 'it reached maxtasksperchild');
+          continue;
+        }
+        const perChunk = this.#chunkMs.get(first.fnId);
+        let room = perChunk === undefined ? 1 : Math.floor(BATCH_TARGET_MS / Math.max(perChunk, 0.001));
+        // A fair share of what is queued, counting busy workers too: an idle worker must not take it all.
+        room = Math.min(room, BATCH_MAX, Math.ceil(this.#pending() / this.#slots.size));
+        if (max !== null) room = Math.min(room, max - slot.tasksDone - owed);
+        this.#sendBatch(slot, Math.max(1, room));
       }
-      const perChunk = this.#chunkMs.get(first.fnId);
-      let room = perChunk === undefined ? 1 : Math.floor(BATCH_TARGET_MS / Math.max(perChunk, 0.001));
-      room = Math.min(room, BATCH_MAX, Math.ceil(this.#pending() / idleSlots));
-      if (max !== null) room = Math.min(room, max - slot.tasksDone);
-      idleSlots--;
-      this.#sendBatch(slot, Math.max(1, room));
     }
+  }
+
+  // Prefetch only short, untimed chunks: a timeout's clock must start when its chunk starts, and a long
+  // chunk queued behind another could wait while some other worker is free.
+  #canPrefetch(slot: Slot, next: ChunkJob): boolean {
+    if (slot.state !== 'busy' || slot.batches.length !== 1 || slot.timed || next.timeout !== null)
+      return false;
+    const perChunk = this.#chunkMs.get(next.fnId);
+    if (perChunk === undefined || perChunk >= PREFETCH_BELOW_MS) return false;
+    if ((this.#reports.get(next.fnId) ?? 0) < 2 * this.size) return false;
+    // A worker already running longer than its batch should take is on something slow: queue nothing behind it.
+    const expected =
+      slot.batches[0]! * (this.#chunkMs.get(this.#lastFn.get(slot.id) ?? next.fnId) ?? perChunk);
+    return performance.now() - slot.lastAt <= expected * 1.5 + 0.2;
   }
 
   #sendBatch(slot: Slot, room: number): void {
@@ -360,21 +405,17 @@ export class LocalExecutor implements Executor {
       jobs.push(this.#take()!);
       if (next.timeout !== null) break;
     }
-    const fns: Array<[number, (typeof jobs)[number]['fn']]> = [];
-    const chunks: WireChunk[] = [];
-    let capacity = 0;
-    for (const job of jobs) if (!job.star) capacity += job.items.length;
-    const packer = new Packer(capacity);
-    const moved: TransferListItem[] = [];
+    const fns: Array<[number, FnRef]> = [];
+    let lastFn = -1;
     for (const job of jobs) {
+      if (job.fnId === lastFn) continue;
+      lastFn = job.fnId;
       if (!slot.knownFns.has(job.fnId) && !fns.some(([id]) => id === job.fnId)) fns.push([job.fnId, job.fn]);
-      const packed = job.star ? (job.items as unknown[]) : packer.pack(job.items);
-      const items = Array.isArray(packed) ? unwrapTransfers(packed, moved) : packed;
-      chunks.push({ id: job.id, fn: job.fnId, base: job.base, star: job.star, items });
     }
-    const numbers = packer.finish();
+    const moved: TransferListItem[] = [];
     try {
-      slot.handle.send({ type: 'run', fns, chunks, numbers }, transferList(numbers, moved));
+      const batch = encodeChunks(jobs, moved);
+      slot.handle.send({ type: 'run', fns, batch }, transferList(batch.numbers, moved));
     } catch (err) {
       this.#sendApart(jobs, err);
       return;
@@ -382,10 +423,12 @@ export class LocalExecutor implements Executor {
     for (const [id] of fns) slot.knownFns.add(id);
     for (const job of jobs) slot.inflight.set(job.id, job);
     this.#lastFn.set(slot.id, jobs[0]!.fnId);
+    if (slot.batches.length === 0) slot.lastAt = performance.now();
+    slot.batches.push(jobs.length);
     slot.state = 'busy';
-    slot.sentAt = performance.now();
     const timed = jobs[0]!;
     if (timed.timeout !== null) {
+      slot.timed = true;
       slot.timer = setTimeout(() => this.#timedOut(slot, timed), timed.timeout);
     }
   }

@@ -3,14 +3,14 @@ import { performance } from 'node:perf_hooks';
 import type { TransferListItem } from 'node:worker_threads';
 import { SerializationError, serializeError, type WireError } from '../errors.js';
 import {
+  type ChunkOut,
+  decodeChunks,
+  encodeOutcomes,
   type FnRef,
   type FromWorker,
-  Packer,
+  type Outcome,
   type ToWorker,
   transferList,
-  unpack,
-  unwrapTransfers,
-  type WireOutcome,
 } from '../protocol.js';
 import { explainInlineError, type LoadedFn, loadFn } from './load.js';
 
@@ -34,15 +34,7 @@ export interface LoopOptions {
 // that follows fast ones cannot strand their results.
 const FLUSH_AFTER_MS = 1;
 
-interface Chunk {
-  id: number;
-  fn: number;
-  base: number;
-  star: boolean;
-  items: ArrayLike<unknown>;
-}
-
-type Outcome = { id: number; ok: true; values: unknown[] } | { id: number; ok: false; error: WireError };
+type Chunk = ChunkOut;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -50,24 +42,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as { then?: unknown }).then === 'function'
   );
-}
-
-/** Packs a batch of outcomes for the wire: all-number values share one transferred Float64Array. */
-function encode(outcomes: Outcome[]): {
-  results: WireOutcome[];
-  numbers: Float64Array | null;
-  moved: TransferListItem[];
-} {
-  let capacity = 0;
-  for (const o of outcomes) if (o.ok) capacity += o.values.length;
-  const packer = new Packer(capacity);
-  const moved: TransferListItem[] = [];
-  const results = outcomes.map((o): WireOutcome => {
-    if (!o.ok) return o;
-    const values = packer.pack(o.values);
-    return { id: o.id, ok: true, values: Array.isArray(values) ? unwrapTransfers(values, moved) : values };
-  });
-  return { results, numbers: packer.finish(), moved };
 }
 
 function reasonOf(err: unknown): string {
@@ -80,16 +54,16 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   let head = 0;
   let buffer: Outcome[] = [];
   let bufferSince = 0;
-  let busySince = 0;
   let running: number | null = null;
   let pumping = false;
   let stopping = false;
   let dying = false;
   const bases = new Map<number, number>();
 
-  const send = (outcomes: Outcome[], busyMs: number): void => {
-    const { results, numbers, moved } = encode(outcomes);
-    port.post({ type: 'results', results, numbers, busyMs }, transferList(numbers, moved));
+  const send = (outcomes: Outcome[]): void => {
+    const moved: TransferListItem[] = [];
+    const batch = encodeOutcomes(outcomes, moved);
+    port.post({ type: 'results', batch }, transferList(batch.numbers, moved));
   };
 
   // Names the exact item whose result cannot be cloned; only runs on that failure path.
@@ -114,27 +88,24 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   const flush = (): void => {
     if (buffer.length === 0) return;
     const outcomes = buffer;
-    const now = performance.now();
-    const busyMs = now - busySince;
     buffer = [];
-    busySince = now;
     try {
-      send(outcomes, busyMs);
+      send(outcomes);
     } catch {
       // One result could not be cloned: send them one by one so the others still arrive.
       for (const outcome of outcomes) {
         try {
-          send([outcome], 0);
+          send([outcome]);
         } catch (err) {
-          send([uncloneable(outcome, err)], 0);
+          send([uncloneable(outcome, err)]);
         }
       }
     }
     bases.clear();
   };
 
-  const push = (outcome: Outcome): void => {
-    if (buffer.length === 0) bufferSince = performance.now();
+  const push = (outcome: Outcome, now: number): void => {
+    if (buffer.length === 0) bufferSince = now;
     buffer.push(outcome);
   };
 
@@ -206,16 +177,19 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   const pump = async (): Promise<void> => {
     if (pumping) return;
     pumping = true;
-    busySince = performance.now();
     while (head < queue.length) {
       const chunk = queue[head]!;
       queue[head++] = undefined as unknown as Chunk;
-      if (buffer.length > 0 && performance.now() - bufferSince >= FLUSH_AFTER_MS) flush();
+      const started = performance.now();
+      if (buffer.length > 0 && started - bufferSince >= FLUSH_AFTER_MS) flush();
       running = chunk.id;
       let outcome = runChunk(chunk);
       if (isThenable(outcome)) outcome = await outcome;
       running = null;
-      push(outcome);
+      const ended = performance.now();
+      push(outcome, ended);
+      // A slow chunk's result goes at once: the pool is waiting on it to send more work.
+      if (ended - started >= FLUSH_AFTER_MS) flush();
     }
     queue = [];
     head = 0;
@@ -228,8 +202,9 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     if (dying) return;
     dying = true;
     try {
-      const { results, numbers, moved } = encode(buffer);
-      port.post({ type: 'dying', running, results, numbers, reason, code }, transferList(numbers, moved));
+      const moved: TransferListItem[] = [];
+      const batch = encodeOutcomes(buffer, moved);
+      port.post({ type: 'dying', running, batch, reason, code }, transferList(batch.numbers, moved));
     } catch {
       // Nothing more can be said; the pool learns of the death from the exit itself.
     }
@@ -267,10 +242,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
         return;
       case 'run': {
         for (const [id, ref] of message.fns) refs.set(id, ref);
-        const { numbers } = message;
-        for (const c of message.chunks) {
-          queue.push({ id: c.id, fn: c.fn, base: c.base, star: c.star, items: unpack(c.items, numbers) });
-        }
+        decodeChunks(message.batch, (chunk) => queue.push(chunk));
         void pump();
         return;
       }
