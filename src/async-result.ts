@@ -9,8 +9,6 @@ export interface Callbacks<T> {
   errorCallback?: ((error: unknown) => void) | undefined;
 }
 
-const noop = (): void => {};
-
 function checkTimeout(timeout: unknown): number | undefined {
   if (timeout === undefined || timeout === null) return undefined;
   if (typeof timeout !== 'number' || !(timeout >= 0)) {
@@ -108,8 +106,6 @@ export class AsyncResult<T> implements PromiseLike<T> {
         this.#reject = reject;
       });
     }
-    // This shared promise is only ever handed out through then/get, whose callers handle it.
-    this.#promise.catch(noop);
     return this.#promise;
   }
 
@@ -120,7 +116,7 @@ export class AsyncResult<T> implements PromiseLike<T> {
   get(timeout?: number): Promise<T> {
     const ms = checkTimeout(timeout);
     const settled = this.#settled();
-    if (ms === undefined || this.#state !== 'pending') return settled.then();
+    if (ms === undefined || this.#state !== 'pending') return settled;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => reject(new TimeoutError(ms)), ms);
       settled.then(

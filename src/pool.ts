@@ -64,7 +64,9 @@ export class Pool implements AsyncDisposable {
   readonly #options: ResolvedPoolOptions;
   readonly #executor: Executor;
   readonly #owners = new Map<number, ChunkOwner>();
+  /** Map-like calls in progress (they may be between chunks); applies are only counted. */
   readonly #active = new Set<ChunkOwner>();
+  #applies = 0;
   readonly #fnIds = new Map<string, number>();
   readonly #fnCache = new WeakMap<AnyFn, [number, FnRef]>();
   #nextChunk = 1;
@@ -107,7 +109,7 @@ export class Pool implements AsyncDisposable {
   /** Calls `fn(...args)` in a worker; returns an AsyncResult at once. */
   applyAsync<F extends AnyFn>(
     fn: F,
-    ...[args = [] as unknown as Parameters<F>, options = {}]: ApplyArgs<
+    ...[args = [] as unknown as Parameters<F>, options = NO_OPTIONS]: ApplyArgs<
       F,
       ApplyOptions<Awaited<ReturnType<F>>>
     >
@@ -128,6 +130,7 @@ export class Pool implements AsyncDisposable {
       return result;
     }
     const owner = new ApplyCall(this.#host, result, signal);
+    this.#applies++;
     const id = this.#reserve(owner);
     owner.id = id;
     this.#executor.submit({ id, fnId, fn: ref, items: [args], star: true, base: 0, timeout, retries });
@@ -202,7 +205,7 @@ export class Pool implements AsyncDisposable {
       );
     }
     if (this.#state === 'terminated') return this.#stopped ?? undefined;
-    if (this.#active.size > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    if (this.#busy()) await new Promise<void>((resolve) => (this.#idle = resolve));
     this.#stopped ??= this.#executor.close();
     await this.#stopped;
     if (this.#state === 'closing') this.#state = 'closed';
@@ -220,7 +223,7 @@ export class Pool implements AsyncDisposable {
       'terminated',
       { cause: this.#fatal ?? undefined },
     );
-    for (const owner of [...this.#active]) owner.abort(error, false);
+    for (const owner of this.#everyOwner()) owner.abort(error, false);
     this.#idle?.();
     this.#stopped = this.#executor.terminate();
     await this.#stopped;
@@ -265,8 +268,15 @@ export class Pool implements AsyncDisposable {
   #reserve(owner: ChunkOwner): number {
     const id = this.#nextChunk++;
     this.#owners.set(id, owner);
-    this.#active.add(owner);
     return id;
+  }
+
+  #busy(): boolean {
+    return this.#active.size > 0 || this.#applies > 0;
+  }
+
+  #everyOwner(): Set<ChunkOwner> {
+    return new Set([...this.#active, ...this.#owners.values()]);
   }
 
   #settle(id: number, result: ChunkResult): void {
@@ -277,8 +287,9 @@ export class Pool implements AsyncDisposable {
   }
 
   #forget(owner: ChunkOwner): void {
-    this.#active.delete(owner);
-    if (this.#active.size === 0 && this.#idle) {
+    if (owner instanceof ApplyCall) this.#applies--;
+    else this.#active.delete(owner);
+    if (!this.#busy() && this.#idle) {
       const resolve = this.#idle;
       this.#idle = null;
       resolve();
@@ -288,8 +299,7 @@ export class Pool implements AsyncDisposable {
   #onFatal(error: Error): void {
     if (this.#fatal || this.#state === 'terminated') return;
     this.#fatal = error;
-    const owners = [...this.#active];
-    for (const owner of owners) owner.abort(error, false);
+    for (const owner of this.#everyOwner()) owner.abort(error, false);
     void this.terminate();
   }
 
@@ -399,6 +409,8 @@ function copyNumbers(results: unknown[], base: number, values: Float64Array): vo
 function copyValues(results: unknown[], base: number, values: ArrayLike<unknown>): void {
   for (let i = 0; i < values.length; i++) results[base + i] = values[i];
 }
+
+const NO_OPTIONS: ApplyOptions<any> = Object.freeze({});
 
 function callOptions<O extends object>(arg: unknown): O {
   if (arg === undefined || arg === null) return {} as O;
