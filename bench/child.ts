@@ -5,9 +5,9 @@ import { MARK } from './machine.js';
 import { type Params, scenario } from './scenarios.js';
 
 const CONTENDERS: Record<string, () => Promise<Contender>> = {
-  mpool: async () => (await import('./contenders/mpool.js')).mpool('thread', 'src'),
-  'mpool-dist': async () => (await import('./contenders/mpool.js')).mpool('thread', 'dist'),
-  'mpool-process': async () => (await import('./contenders/mpool.js')).mpool('process', 'src'),
+  mpool: async () => (await import('./contenders/mpool.js')).mpool('thread', 'dist'),
+  'mpool-src': async () => (await import('./contenders/mpool.js')).mpool('thread', 'src'),
+  'mpool-process': async () => (await import('./contenders/mpool.js')).mpool('process', 'dist'),
   piscina: async () => (await import('./contenders/piscina.js')).contender,
   tinypool: async () => (await import('./contenders/tinypool.js')).contender,
   workerpool: async () => (await import('./contenders/workerpool.js')).contender,

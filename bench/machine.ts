@@ -36,7 +36,7 @@ export function findPython(): PythonInfo | null {
   return line ? (JSON.parse(line.slice(MARK.length)) as PythonInfo) : null;
 }
 
-/** Whether dist/ is built and newer than every file in src/, so the mpool-dist row measures the same code. */
+/** Whether dist/ is built and newer than every file in src/, so the mpool rows measure the current code. */
 export function distIsFresh(): boolean {
   try {
     const built = statSync(`${root}dist/index.js`).mtimeMs;

@@ -22,7 +22,7 @@ Options:
   --only a,b       only these contenders: ${ALL_CONTENDERS.join(', ')}
   --processes N    workers per pool (default: the cores, ${availableParallelism()})
   --timeout S      seconds one measurement may take before it is killed (default 180)
-The mpool-dist row (cold start) needs a dist/ newer than src/: npm run build.
+mpool rows measure the built dist/ (npm run bench builds it); mpool-src (cold start) runs src/ under tsx.
 Exit status: 1 when a measurement failed or left processes behind; the targets do not change it.`;
 
 function shuffle<T>(items: readonly T[]): T[] {
@@ -73,16 +73,13 @@ async function main(argv: string[]): Promise<number> {
   console.log(machineLines(machine));
   if (!python)
     console.log('python3 was not found on PATH: the Python rows and the targets against Python are skipped.');
-  const dist = distIsFresh();
-  if (!dist && chosen.some((s) => s.contenders.includes('mpool-dist'))) {
-    console.log(
-      'dist/ is missing or older than src/: the mpool-dist row is skipped (npm run build to get it).',
-    );
+  // mpool is measured as users run it, built; `npm run bench` builds first.
+  if (!distIsFresh()) {
+    console.error('dist/ is missing or older than src/: run `npm run build` (npm run bench does) first.');
+    process.exit(1);
   }
   const wanted = (c: string): boolean =>
-    (python !== null || !c.startsWith('python')) &&
-    (dist || c !== 'mpool-dist') &&
-    (!only || only.includes(c));
+    (python !== null || !c.startsWith('python')) && (!only || only.includes(c));
 
   const needsCpu = chosen.some((s) => s.name === 'cpu');
   const iters = needsCpu ? await calibrateNode(4) : 0;

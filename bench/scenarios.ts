@@ -134,12 +134,11 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'cold start: pool creation to first result',
     full: { n: 1, chunksize: 1 },
     quick: { n: 1, chunksize: 1 },
-    contenders: ['mpool', 'mpool-dist', 'mpool-process', ...PEERS, 'python'],
+    contenders: ['mpool', 'mpool-src', 'mpool-process', ...PEERS, 'python'],
     note:
       "apply(x => x + 1, [1]) on a new pool; the library's import is done before the clock starts. mpool " +
-      'runs from src/ under tsx, so each of its worker threads first registers tsx (mpool does that for .ts ' +
-      'sources); mpool-dist is the built dist/, as users run it (row present only when dist/ is newer than ' +
-      'src/: npm run build).',
+      'rows measure the built dist/, as users run it; mpool-src runs src/ under tsx, where each worker thread ' +
+      'first registers tsx.',
     async body(create) {
       const start = performance.now();
       const runner = await create();
