@@ -163,7 +163,7 @@ describe('worker loop', () => {
     h.port.close();
   });
 
-  it('reports a failing chunk with the error, and an initializer failure', async () => {
+  it('reports an initializer failure, and a failing chunk with its error', async () => {
     const h = harness();
     h.send({
       type: 'init',
@@ -176,8 +176,13 @@ describe('worker loop', () => {
     const m = await h.next();
     assert.equal(m.type, 'init-failed');
     if (m.type === 'init-failed') assert.ok(deserializeError(m.error) instanceof RangeError);
+    h.port.close();
+    // A worker whose initializer failed runs nothing (the pool terminates): use a healthy one.
+    const w = harness();
+    w.send({ type: 'init', workerId: 2, initializer: null, initargs: [] });
+    assert.deepEqual(await w.next(), { type: 'ready' });
     const outcomes = await run(
-      h,
+      w,
       [
         [2, inline((a: number, b: number) => a / b)],
         [3, inline(() => undefinedVariable)],
@@ -190,7 +195,7 @@ describe('worker loop', () => {
     assert.deepEqual(outcomes[0], { id: 1, ok: true, value: [2] });
     assert.equal(outcomes[1]!.ok, false);
     assert.match((outcomes[1]!.value as Error).message, /cannot use `undefinedVariable`/);
-    h.port.close();
+    w.port.close();
   });
 });
 

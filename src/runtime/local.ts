@@ -37,12 +37,14 @@ export interface WorkerEvents {
 
 export type Spawn = (workerId: number, events: WorkerEvents, config: ExecutorConfig) => WorkerHandle;
 
-type SlotState = 'starting' | 'idle' | 'busy' | 'stopping';
+type SlotState = 'idle' | 'busy' | 'stopping';
 
 interface Slot {
   id: number;
   handle: WorkerHandle;
   state: SlotState;
+  /** Whether the worker has run its initializer. Work is sent before that: it simply queues behind init. */
+  ready: boolean;
   inflight: Map<number, ChunkJob>;
   /** Outcomes still owed by each batch sent, oldest first: at most two (one running, one prefetched). */
   batches: number[];
@@ -81,6 +83,7 @@ export class LocalExecutor implements Executor {
   #nextWorkerId = 1;
   #startFailures = 0;
   #busy = false;
+  #dispatchQueued = false;
   #state: 'running' | 'closing' | 'stopped' = 'running';
   #allExited: (() => void) | null = null;
 
@@ -95,7 +98,14 @@ export class LocalExecutor implements Executor {
   submit(job: ChunkJob): void {
     this.#queue.push(job);
     this.#setBusy(true);
-    this.#dispatch();
+    // Dispatch once the caller's synchronous burst of submits is done, so it goes out in full batches.
+    if (!this.#dispatchQueued) {
+      this.#dispatchQueued = true;
+      queueMicrotask(() => {
+        this.#dispatchQueued = false;
+        this.#dispatch();
+      });
+    }
   }
 
   cancel(ids: ReadonlySet<number>, stopRunning: boolean): void {
@@ -153,7 +163,8 @@ export class LocalExecutor implements Executor {
     const slot: Slot = {
       id,
       handle: undefined as unknown as WorkerHandle,
-      state: 'starting',
+      state: 'idle',
+      ready: false,
       inflight: new Map(),
       batches: [],
       timed: false,
@@ -181,8 +192,7 @@ export class LocalExecutor implements Executor {
     switch (message.type) {
       case 'ready':
         this.#startFailures = 0;
-        slot.state = 'idle';
-        this.#afterProgress();
+        slot.ready = true;
         return;
       case 'init-failed':
         this.#hooks.fatal(new InitializerError({ cause: deserializeError(message.error) }));
@@ -254,7 +264,7 @@ export class LocalExecutor implements Executor {
     clearTimeout(slot.timer);
     this.#slots.delete(slot);
     this.#lastFn.delete(slot.id);
-    const wasStarting = slot.state === 'starting';
+    const wasStarting = !slot.ready;
     const lost = [...slot.inflight.values()];
     slot.inflight.clear();
     if (slot.dying) {

@@ -58,6 +58,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   let pumping = false;
   let stopping = false;
   let dying = false;
+  let initialized = false;
   const bases = new Map<number, number>();
 
   const send = (outcomes: Outcome[]): void => {
@@ -175,7 +176,8 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   };
 
   const pump = async (): Promise<void> => {
-    if (pumping) return;
+    // Work may arrive before the initializer has finished: it waits in the queue until then.
+    if (pumping || !initialized) return;
     pumping = true;
     while (head < queue.length) {
       const chunk = queue[head]!;
@@ -230,6 +232,8 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
         await fn(...initargs);
       }
       port.post({ type: 'ready' }, []);
+      initialized = true;
+      void pump();
     } catch (err) {
       port.post({ type: 'init-failed', error: serializeError(explainInlineError(initializer!, err)) }, []);
     }
