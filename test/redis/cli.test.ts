@@ -3,15 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { Pool } from '../../src/index.js';
-import {
-  CLI,
-  HAVE_REDIS,
-  type NodeProcess,
-  RedisServer,
-  ROOT,
-  sleep,
-  startNode,
-} from './fixtures/harness.js';
+import { CLI, type NodeProcess, RedisServer, ROOT, sleep, startNode } from './fixtures/harness.js';
 import { nodePid } from './fixtures/tasks.js';
 
 function run(args: string[], env: Record<string, string> = {}) {
@@ -49,7 +41,7 @@ describe('mpool CLI', () => {
   });
 });
 
-describe('mpool worker on Redis', { skip: !HAVE_REDIS && 'no redis-server', timeout: 120_000 }, () => {
+describe('mpool worker on Redis', { timeout: 120_000 }, () => {
   let server: RedisServer;
   const nodes: NodeProcess[] = [];
   const pools: Pool[] = [];

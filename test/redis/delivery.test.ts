@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { Pool, RedisUnavailableError } from '../../src/index.js';
 import { sqr } from '../fixtures/tasks.js';
-import { freePort, HAVE_REDIS, type NodeProcess, RedisServer, sleep, startNode } from './fixtures/harness.js';
+import { freePort, type NodeProcess, RedisServer, sleep, startNode } from './fixtures/harness.js';
 import { slowDouble, trackedDouble, trackedThrow } from './fixtures/tasks.js';
 
 let server: RedisServer;
@@ -61,7 +61,7 @@ function pool(queue: string, extra: { redisTimeout?: number; url?: string } = {}
   return created;
 }
 
-describe('delivery on Redis', { skip: !HAVE_REDIS && 'no redis-server', timeout: 120_000 }, () => {
+describe('delivery on Redis', { timeout: 120_000 }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mpool-delivery-'));
     server = await RedisServer.start();

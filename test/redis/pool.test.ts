@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AbortError, Pool, type PoolOptions, TaskTimeoutError } from '../../src/index.js';
 import { add, behave, type FixtureError, slowSqr, sqr } from '../fixtures/tasks.js';
-import { HAVE_REDIS, type NodeProcess, RedisServer, SECRET, sleep, startNode } from './fixtures/harness.js';
+import { type NodeProcess, RedisServer, SECRET, sleep, startNode } from './fixtures/harness.js';
 import { richValue } from './fixtures/tasks.js';
 
 const QUEUE = 'suite';
@@ -33,7 +33,7 @@ async function withPool<T>(runtime: Runtime, body: (pool: Pool) => Promise<T>): 
   }
 }
 
-describe('Pool on Redis, and the same calls locally', { skip: !HAVE_REDIS && 'no redis-server' }, () => {
+describe('Pool on Redis, and the same calls locally', {}, () => {
   before(async () => {
     server = await RedisServer.start();
     const settings = {
