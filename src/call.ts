@@ -181,7 +181,8 @@ export class Call implements ChunkOwner {
     const id = this.#host.reserve(this);
     this.#inflight.set(id, { seq: this.#seq++, base, size: items.length, sentAt: performance.now() });
     this.#count += items.length;
-    this.#host.submit({ id, fnId, fn, items, star, base, timeout, retries });
+    const exclusive = timeout !== null || this.#plan.signal !== undefined;
+    this.#host.submit({ id, fnId, fn, items, star, base, timeout, retries, exclusive });
   }
 
   #maybeEnd(): void {

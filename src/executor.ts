@@ -15,6 +15,11 @@ export interface ChunkJob {
   timeout: number | null;
   /** How many more times the chunk may run if its worker is lost. */
   retries: number;
+  /**
+   * Whether the chunk must have its worker to itself: it has a timeout or can be aborted, either of which
+   * stops its worker, and nothing else should be on that worker when that happens.
+   */
+  exclusive: boolean;
 }
 
 export type ChunkResult = { ok: true; values: ArrayLike<unknown> } | { ok: false; error: unknown };

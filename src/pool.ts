@@ -72,6 +72,7 @@ export class Pool implements AsyncDisposable {
   #nextChunk = 1;
   #idle: (() => void) | null = null;
   #stopped: Promise<void> | null = null;
+  #joining: Promise<void> | null = null;
   #fatal: Error | null = null;
   readonly #host: CallHost = {
     reserve: (owner) => this.#reserve(owner),
@@ -133,7 +134,18 @@ export class Pool implements AsyncDisposable {
     this.#applies++;
     const id = this.#reserve(owner);
     owner.id = id;
-    this.#executor.submit({ id, fnId, fn: ref, items: [args], star: true, base: 0, timeout, retries });
+    const exclusive = timeout !== null || signal !== undefined;
+    this.#executor.submit({
+      id,
+      fnId,
+      fn: ref,
+      items: [args],
+      star: true,
+      base: 0,
+      timeout,
+      retries,
+      exclusive,
+    });
     return result;
   }
 
@@ -205,10 +217,14 @@ export class Pool implements AsyncDisposable {
       );
     }
     if (this.#state === 'terminated') return this.#stopped ?? undefined;
-    if (this.#busy()) await new Promise<void>((resolve) => (this.#idle = resolve));
-    this.#stopped ??= this.#executor.close();
-    await this.#stopped;
-    if (this.#state === 'closing') this.#state = 'closed';
+    // Every join() waits on the same promise, so concurrent calls all resolve.
+    this.#joining ??= (async () => {
+      if (this.#busy()) await new Promise<void>((resolve) => (this.#idle = resolve));
+      this.#stopped ??= this.#executor.close();
+      await this.#stopped;
+      if (this.#state === 'closing') this.#state = 'closed';
+    })();
+    return this.#joining;
   }
 
   /** Stops the workers now. Every unfinished result rejects with a PoolStateError. */

@@ -90,6 +90,8 @@ export interface ChunkOut {
   base: number;
   star: boolean;
   items: ArrayLike<unknown>;
+  /** The first chunk of its batch: results held so far go out before it starts. */
+  first: boolean;
 }
 
 /** An outcome as the worker produces it. */
@@ -158,6 +160,7 @@ export function decodeChunks(batch: ChunkBatch, each: (chunk: ChunkOut) => void)
       base: bases[i]!,
       star: kind === ChunkKind.STAR || kind === ChunkKind.APPLY,
       items: list,
+      first: i === 0,
     });
   }
 }

@@ -14,7 +14,17 @@ import {
   TaskTimeoutError,
   WorkerLostError,
 } from '../src/index.js';
-import { barrier, behave, flaky, record, slowSqr, sqr, stubborn, workerPid } from './fixtures/tasks.js';
+import {
+  barrier,
+  behave,
+  flaky,
+  record,
+  slowInit,
+  slowSqr,
+  sqr,
+  stubborn,
+  workerPid,
+} from './fixtures/tasks.js';
 import { CONTEXTS, processGone, sleep, withPool } from './helpers.js';
 
 const lost =
@@ -399,6 +409,54 @@ for (const context of CONTEXTS) {
         assert.equal(out.length, n);
         for (let i = 0; i < n; i++) if (out[i] !== i * 2) assert.fail(`item ${i} is ${out[i]}`);
         await assertFullSize(pool);
+      });
+    });
+  });
+}
+
+for (const context of CONTEXTS) {
+  describe(`edge cases (${context})`, () => {
+    it("a task's timeout does not count its worker's start-up or initializer", async () => {
+      await withPool(
+        { processes: 1, context, initializer: slowInit, initargs: [600], timeout: 300 },
+        async (pool) => {
+          assert.equal(await pool.apply(sqr, [3]), 9);
+          assert.deepEqual(await pool.map(sqr, [1, 2], 1), [1, 4]);
+        },
+      );
+    });
+
+    it('concurrent join() calls all resolve', async () => {
+      const pool = new Pool({ processes: 2, context });
+      const result = pool.mapAsync(slowSqr, [1, 2, 3], 1);
+      pool.close();
+      await Promise.all([pool.join(), pool.join(), pool.join()]);
+      assert.deepEqual(await result, [1, 4, 9]);
+    });
+
+    it('a stuck chunk left behind by a broken imap is still stopped by its timeout; join() does not hang', async () => {
+      const pool = new Pool({ processes: 1, context, timeout: 400 });
+      for await (const v of pool.imap(
+        behave as (what: 'ok' | 'spin') => Promise<unknown>,
+        ['ok', 'spin'],
+        1,
+      )) {
+        if (v === null) break;
+      }
+      pool.close();
+      await pool.join();
+      assert.equal(pool.state, 'closed');
+    });
+
+    it("aborting one task does not fail another caller's task", async () => {
+      await withPool({ processes: 1, context }, async (pool) => {
+        const controller = new AbortController();
+        const spinning = pool.apply(behave, ['spin'], { signal: controller.signal });
+        const others = [pool.apply(sqr, [2]), pool.apply(sqr, [3]), pool.map(sqr, [4, 5], 1)];
+        await sleep(200);
+        controller.abort();
+        await assert.rejects(spinning, AbortError);
+        assert.deepEqual(await Promise.all(others), [4, 9, [16, 25]]);
       });
     });
   });

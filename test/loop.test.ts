@@ -110,7 +110,8 @@ describe('wire format', () => {
       Array.from(back[0]!.items),
       Array.from({ length: 10 }, (_, i) => i),
     );
-    assert.deepEqual(back[2], { id: 3, fn: 8, base: 0, star: true, items: [[1, 2]] });
+    assert.deepEqual(back[2], { id: 3, fn: 8, base: 0, star: true, items: [[1, 2]], first: false });
+    assert.equal(back[0]!.first, true);
   });
 
   it('puts outcomes in columns: single values inline, numbers packed, errors as data', () => {

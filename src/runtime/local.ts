@@ -59,6 +59,8 @@ interface Slot {
   dying: { running: number | null; reason: unknown } | null;
   /** Set when the executor itself stopped the worker: what its other chunks are told. */
   stoppedBecause: string | null;
+  /** Whether kill() was called (a graceful 'stop' is not a kill: terminate() still kills such a worker). */
+  killed: boolean;
 }
 
 // A batch holds about this much work, so per-message cost is amortised but no worker hoards the queue.
@@ -120,8 +122,7 @@ export class LocalExecutor implements Executor {
           hit = true;
         }
       }
-      if (hit && stopRunning && slot.state !== 'stopping')
-        this.#stop(slot, 'it was stopped to cancel another task');
+      if (hit && stopRunning && !slot.killed) this.#stop(slot, 'it was stopped to cancel another task');
     }
     this.#afterProgress();
   }
@@ -142,7 +143,7 @@ export class LocalExecutor implements Executor {
     this.#head = 0;
     for (const slot of this.#slots) {
       slot.inflight.clear();
-      if (slot.state !== 'stopping') this.#stop(slot, 'the pool was terminated');
+      if (!slot.killed) this.#stop(slot, 'the pool was terminated');
     }
     return done;
   }
@@ -174,6 +175,7 @@ export class LocalExecutor implements Executor {
       timer: undefined,
       dying: null,
       stoppedBecause: null,
+      killed: false,
     };
     slot.handle = this.#spawn(
       id,
@@ -193,6 +195,7 @@ export class LocalExecutor implements Executor {
       case 'ready':
         this.#startFailures = 0;
         slot.ready = true;
+        this.#afterProgress(); // exclusive chunks wait for a ready worker
         return;
       case 'init-failed':
         this.#hooks.fatal(new InitializerError({ cause: deserializeError(message.error) }));
@@ -219,7 +222,6 @@ export class LocalExecutor implements Executor {
   #settleAll(slot: Slot, batch: OutcomeBatch): void {
     decodeOutcomes(batch, (id, ok, valuesOrError) => {
       if (!slot.inflight.delete(id)) return; // cancelled meanwhile
-      slot.tasksDone++;
       this.#hooks.settle(
         id,
         ok
@@ -231,6 +233,7 @@ export class LocalExecutor implements Executor {
 
   // Outcomes arrive in the order chunks were sent (cancelled ones too), so batches are paid off in order.
   #account(slot: Slot, outcomes: number): void {
+    slot.tasksDone += outcomes; // cancelled chunks ran too: they count toward maxtasksperchild
     while (outcomes > 0 && slot.batches.length > 0) {
       const paid = Math.min(outcomes, slot.batches[0]!);
       outcomes -= paid;
@@ -279,6 +282,10 @@ export class LocalExecutor implements Executor {
           this.#front.push(job); // it had not started: run it elsewhere
         }
       }
+    } else if (wasStarting && !slot.stoppedBecause) {
+      // The worker died before its initializer finished, so none of its chunks ran: run them elsewhere.
+      // (Repeated start-up deaths become fatal below, so this cannot loop.)
+      for (const job of lost) this.#front.push(job);
     } else {
       const reason = slot.stoppedBecause ?? exit.reason;
       for (const job of lost) this.#lose(job, { ...exit, reason });
@@ -312,7 +319,8 @@ export class LocalExecutor implements Executor {
 
   #stop(slot: Slot, because: string): void {
     slot.state = 'stopping';
-    slot.stoppedBecause = because;
+    slot.stoppedBecause ??= because;
+    slot.killed = true;
     clearTimeout(slot.timer);
     slot.handle.keepAlive(true);
     slot.handle.kill();
@@ -376,6 +384,8 @@ export class LocalExecutor implements Executor {
         const first = this.#peek();
         if (!first) return;
         if (prefetch ? !this.#canPrefetch(slot, first) : slot.state !== 'idle') continue;
+        // An exclusive chunk's timeout counts from its start, so it waits for a worker past its initializer.
+        if (first.exclusive && !slot.ready) continue;
         const max = this.#config.maxtasksperchild;
         const owed = slot.batches.reduce((a, b) => a + b, 0);
         if (max !== null && slot.tasksDone + owed >= max) {
@@ -395,8 +405,7 @@ export class LocalExecutor implements Executor {
   // Prefetch only short, untimed chunks: a timeout's clock must start when its chunk starts, and a long
   // chunk queued behind another could wait while some other worker is free.
   #canPrefetch(slot: Slot, next: ChunkJob): boolean {
-    if (slot.state !== 'busy' || slot.batches.length !== 1 || slot.timed || next.timeout !== null)
-      return false;
+    if (slot.state !== 'busy' || slot.batches.length !== 1 || slot.timed || next.exclusive) return false;
     const perChunk = this.#chunkMs.get(next.fnId);
     if (perChunk === undefined || perChunk >= PREFETCH_BELOW_MS) return false;
     if ((this.#reports.get(next.fnId) ?? 0) < 2 * this.size) return false;
@@ -410,10 +419,11 @@ export class LocalExecutor implements Executor {
     const jobs: ChunkJob[] = [];
     while (jobs.length < room) {
       const next = this.#peek();
-      // A chunk with a timeout travels alone, so its clock starts when it starts.
-      if (!next || (jobs.length > 0 && next.timeout !== null)) break;
+      // An exclusive chunk (timeout or abortable) travels alone: its clock starts when it starts, and stopping
+      // its worker stops nothing else.
+      if (!next || (jobs.length > 0 && next.exclusive)) break;
       jobs.push(this.#take()!);
-      if (next.timeout !== null) break;
+      if (next.exclusive) break;
     }
     const fns: Array<[number, FnRef]> = [];
     let lastFn = -1;
@@ -437,8 +447,8 @@ export class LocalExecutor implements Executor {
     slot.batches.push(jobs.length);
     slot.state = 'busy';
     const timed = jobs[0]!;
+    if (timed.exclusive) slot.timed = true;
     if (timed.timeout !== null) {
-      slot.timed = true;
       slot.timer = setTimeout(() => this.#timedOut(slot, timed), timed.timeout);
     }
   }
@@ -460,9 +470,11 @@ export class LocalExecutor implements Executor {
   }
 
   #timedOut(slot: Slot, job: ChunkJob): void {
-    if (!slot.inflight.delete(job.id)) return;
-    this.#hooks.settle(job.id, { ok: false, error: new TaskTimeoutError(job.timeout!) });
-    this.#stop(slot, 'it was stopped because another task on it timed out');
+    // Even if the chunk was cancelled meanwhile, its worker is still running it: stop the worker all the same.
+    if (slot.inflight.delete(job.id)) {
+      this.#hooks.settle(job.id, { ok: false, error: new TaskTimeoutError(job.timeout!) });
+    }
+    if (!slot.killed) this.#stop(slot, 'it was stopped because another task on it timed out');
   }
 }
 

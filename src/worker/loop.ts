@@ -183,7 +183,8 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       const chunk = queue[head]!;
       queue[head++] = undefined as unknown as Chunk;
       const started = performance.now();
-      if (buffer.length > 0 && started - bufferSince >= FLUSH_AFTER_MS) flush();
+      // Results go out before a new batch starts (the pool is waiting on them), or once held long enough.
+      if (buffer.length > 0 && (chunk.first || started - bufferSince >= FLUSH_AFTER_MS)) flush();
       running = chunk.id;
       let outcome = runChunk(chunk);
       if (isThenable(outcome)) outcome = await outcome;
