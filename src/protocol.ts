@@ -219,16 +219,12 @@ export function decodeOutcomes(
 
 const PACK_MIN = 8;
 
-/** Packs an all-number array into a Float64Array; anything else travels as it is. */
+/** Packs one all-number array into a Float64Array; anything else travels as it is (one chunk, one Packer). */
 export function packItems(items: ArrayLike<unknown>): WireItems {
   if (items instanceof Float64Array) return items;
-  const n = items.length;
-  const plain = (): unknown[] => (Array.isArray(items) ? items : Array.from(items));
-  if (n < PACK_MIN) return plain();
-  for (let i = 0; i < n; i++) if (typeof items[i] !== 'number') return plain();
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = items[i] as number;
-  return out;
+  const packer = new Packer(items.length);
+  const packed = packer.pack(items);
+  return Array.isArray(packed) ? packed : packer.finish()!;
 }
 
 /**

@@ -52,6 +52,8 @@ interface Slot {
   timed: boolean;
   /** When the worker last reported (or started on an empty queue): the clock for learning chunk cost. */
   lastAt: number;
+  /** The function of the latest batch sent: whose cost the next report teaches. */
+  lastFn: number | undefined;
   tasksDone: number;
   knownFns: Set<number>;
   timer: NodeJS.Timeout | undefined;
@@ -170,6 +172,7 @@ export class LocalExecutor implements Executor {
       batches: [],
       timed: false,
       lastAt: 0,
+      lastFn: undefined,
       tasksDone: 0,
       knownFns: new Set(),
       timer: undefined,
@@ -252,7 +255,7 @@ export class LocalExecutor implements Executor {
     const now = performance.now();
     const busyMs = now - slot.lastAt;
     slot.lastAt = now;
-    const fnId = this.#lastFn.get(slot.id);
+    const fnId = slot.lastFn;
     if (fnId === undefined) return;
     const perChunk = busyMs / count;
     const old = this.#chunkMs.get(fnId);
@@ -261,12 +264,9 @@ export class LocalExecutor implements Executor {
     this.#reports.set(fnId, (this.#reports.get(fnId) ?? 0) + 1);
   }
 
-  readonly #lastFn = new Map<number, number>();
-
   #onExit(slot: Slot, exit: WorkerExit): void {
     clearTimeout(slot.timer);
     this.#slots.delete(slot);
-    this.#lastFn.delete(slot.id);
     const wasStarting = !slot.ready;
     const lost = [...slot.inflight.values()];
     slot.inflight.clear();
@@ -410,8 +410,7 @@ export class LocalExecutor implements Executor {
     if (perChunk === undefined || perChunk >= PREFETCH_BELOW_MS) return false;
     if ((this.#reports.get(next.fnId) ?? 0) < 2 * this.size) return false;
     // A worker already running longer than its batch should take is on something slow: queue nothing behind it.
-    const expected =
-      slot.batches[0]! * (this.#chunkMs.get(this.#lastFn.get(slot.id) ?? next.fnId) ?? perChunk);
+    const expected = slot.batches[0]! * (this.#chunkMs.get(slot.lastFn ?? next.fnId) ?? perChunk);
     return performance.now() - slot.lastAt <= expected * 1.5 + 0.2;
   }
 
@@ -442,7 +441,7 @@ export class LocalExecutor implements Executor {
     }
     for (const [id] of fns) slot.knownFns.add(id);
     for (const job of jobs) slot.inflight.set(job.id, job);
-    this.#lastFn.set(slot.id, jobs[0]!.fnId);
+    slot.lastFn = jobs[0]!.fnId;
     if (slot.batches.length === 0) slot.lastAt = performance.now();
     slot.batches.push(jobs.length);
     slot.state = 'busy';
