@@ -1,4 +1,5 @@
 // Chunking: Python's chunksize rules, lazy reading of (async) iterables, adaptive sizes, and the reorder buffer.
+import { sharedPage } from './protocol.js';
 
 /** Python's default for map over a sized input: ceil(len / (4 × workers)), at least 1. */
 export function defaultChunksize(length: number, workers: number): number {
@@ -16,12 +17,29 @@ export function isSource(value: unknown): value is Source<unknown> {
   );
 }
 
+// Items per page of a numeric input's column (8 MiB).
+const COLUMN_PAGE = 1 << 20;
+
+/** Copies array[start..end) into `into`; false at the first item that is not a number. */
+function readNumbers(array: readonly unknown[], start: number, end: number, into: Float64Array): boolean {
+  for (let i = start; i < end; i++) {
+    const value = array[i];
+    if (typeof value !== 'number') return false;
+    into[i - start] = value;
+  }
+  return true;
+}
+
 /** Reads an input lazily, a chunk at a time, only when asked: an infinite generator is fine. */
 export class ChunkReader<T> {
   readonly #array: readonly T[] | null;
   #offset = 0;
-  // Arrays of numbers are read straight into Float64Arrays: no slice, and nothing left to pack later.
+  // Arrays of numbers are read straight into a shared column of doubles, a chunk at a time; each chunk is a
+  // view of it. Thread workers read the views in place (nothing is copied or packed per chunk), processes get
+  // them packed; one allocation per page instead of one per chunk keeps the garbage collector out of the way.
   #numeric: boolean;
+  #column: Float64Array | null = null;
+  #columnAt = 0;
   readonly #sync: Iterator<T> | null = null;
   readonly #async: AsyncIterator<T> | null = null;
   #done = false;
@@ -63,16 +81,9 @@ export class ChunkReader<T> {
       this.#offset = end;
       if (end >= array.length) this.#done = true;
       if (this.#numeric) {
-        const numbers = new Float64Array(end - start);
-        for (let i = start; i < end; i++) {
-          const value = array[i];
-          if (typeof value !== 'number') {
-            this.#numeric = false;
-            return array.slice(start, end);
-          }
-          numbers[i - start] = value;
-        }
-        return numbers as unknown as ArrayLike<T>;
+        const numbers = this.#reserve(end - start, array.length - start);
+        if (readNumbers(array, start, end, numbers)) return numbers as unknown as ArrayLike<T>;
+        this.#numeric = false;
       }
       return array.slice(start, end);
     }
@@ -87,6 +98,19 @@ export class ChunkReader<T> {
       items.push(step.value);
     }
     return items;
+  }
+
+  // The next `n` slots of the column, on a new page when this one is full (pages hold at most COLUMN_PAGE).
+  #reserve(n: number, remaining: number): Float64Array {
+    let column = this.#column;
+    if (column === null || this.#columnAt + n > column.length) {
+      const size = Math.max(n, Math.min(remaining, COLUMN_PAGE));
+      column = this.#column = sharedPage(size);
+      this.#columnAt = 0;
+    }
+    const at = this.#columnAt;
+    this.#columnAt = at + n;
+    return column.subarray(at, at + n);
   }
 
   async read(size: number): Promise<ArrayLike<T>> {

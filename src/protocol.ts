@@ -7,7 +7,10 @@ export type FnRef =
   | { kind: 'inline'; source: string; name: string }
   | { kind: 'module'; url: string; key: string };
 
-/** Items of a chunk as they cross: a plain array, or a Float64Array when every item is a number (far cheaper to copy). */
+/**
+ * Items of a chunk as they cross: a plain array, or a Float64Array when every item is a number (far cheaper to
+ * copy). To a thread, a numeric chunk may also cross as a view of shared memory, which is not copied at all.
+ */
 export type WireItems = unknown[] | Float64Array;
 
 /**
@@ -27,7 +30,7 @@ export interface ChunkBatch {
 
 /** How a chunk's items travel in a ChunkBatch. */
 export const ChunkKind = {
-  /** items[i] is the chunk's list of items. */
+  /** items[i] is the chunk's list of items (to a thread, possibly a Float64Array view of shared memory). */
   ITEMS: 0,
   /** items[i] is a list of argument tuples (starmap). */
   STAR: 1,
@@ -54,6 +57,8 @@ export const OutcomeKind = {
   ERROR: 2,
   /** values[i] is the one result of a one-item chunk. */
   SINGLE: 3,
+  /** values[i] is a count; the worker wrote the results into the chunk's shared page (see sharedResults). */
+  SHARED: 4,
 } as const;
 
 export type ToWorker =
@@ -94,13 +99,20 @@ export interface ChunkOut {
   first: boolean;
 }
 
-/** An outcome as the worker produces it. */
+/** An outcome as the worker produces it (a Float64Array: results written to the chunk's shared page). */
 export type Outcome =
-  | { id: number; ok: true; values: unknown[] }
+  | { id: number; ok: true; values: unknown[] | Float64Array }
   | { id: number; ok: false; error: WireError };
 
-/** Puts chunks into columns; buffers marked with transfer() are collected into `moved`. */
-export function encodeChunks(chunks: readonly ChunkIn[], moved: TransferListItem[]): ChunkBatch {
+/**
+ * Puts chunks into columns; buffers marked with transfer() are collected into `moved`. With `share` (the
+ * receiver is a thread of this process), numeric chunks that are views of shared memory travel as they are.
+ */
+export function encodeChunks(
+  chunks: readonly ChunkIn[],
+  moved: TransferListItem[],
+  share: boolean,
+): ChunkBatch {
   const n = chunks.length;
   const ids = new Float64Array(n);
   const fnIds = new Int32Array(n);
@@ -108,7 +120,7 @@ export function encodeChunks(chunks: readonly ChunkIn[], moved: TransferListItem
   const kinds = new Uint8Array(n);
   const items: unknown[] = new Array(n);
   let capacity = 0;
-  for (const c of chunks) if (!c.star) capacity += c.items.length;
+  for (const c of chunks) if (!c.star && !(share && isSharedView(c.items))) capacity += c.items.length;
   const packer = new Packer(capacity);
   for (let i = 0; i < n; i++) {
     const c = chunks[i]!;
@@ -124,6 +136,11 @@ export function encodeChunks(chunks: readonly ChunkIn[], moved: TransferListItem
         kinds[i] = ChunkKind.STAR;
         items[i] = unwrapTransfers(tuples, moved);
       }
+      continue;
+    }
+    if (share && isSharedView(c.items)) {
+      kinds[i] = ChunkKind.ITEMS;
+      items[i] = c.items;
       continue;
     }
     const packed = packer.pack(c.items);
@@ -172,7 +189,7 @@ export function encodeOutcomes(outcomes: readonly Outcome[], moved: TransferList
   const kinds = new Uint8Array(n);
   const values: unknown[] = new Array(n);
   let capacity = 0;
-  for (const o of outcomes) if (o.ok) capacity += o.values.length;
+  for (const o of outcomes) if (o.ok && !isSharedView(o.values)) capacity += o.values.length;
   const packer = new Packer(capacity);
   for (let i = 0; i < n; i++) {
     const o = outcomes[i]!;
@@ -180,6 +197,9 @@ export function encodeOutcomes(outcomes: readonly Outcome[], moved: TransferList
     if (!o.ok) {
       kinds[i] = OutcomeKind.ERROR;
       values[i] = o.error;
+    } else if (isSharedView(o.values)) {
+      kinds[i] = OutcomeKind.SHARED;
+      values[i] = o.values.length;
     } else if (o.values.length === 1) {
       kinds[i] = OutcomeKind.SINGLE;
       const value = o.values[0];
@@ -198,16 +218,21 @@ export function encodeOutcomes(outcomes: readonly Outcome[], moved: TransferList
   return { ids, kinds, values, numbers: packer.finish() };
 }
 
-/** Reads outcomes back out of their columns: `values` for a success, the WireError for a failure. */
+/**
+ * Reads outcomes back out of their columns: `values` for a success, the WireError for a failure. `shared`
+ * gives a SHARED outcome's results: the sender knows which chunk (and so which shared page) an id was.
+ */
 export function decodeOutcomes(
   batch: OutcomeBatch,
   each: (id: number, ok: boolean, valuesOrError: ArrayLike<unknown> | WireError) => void,
+  shared: (id: number) => ArrayLike<unknown> = noSharedPages,
 ): void {
   const { ids, kinds, values, numbers } = batch;
   let at = 0;
   for (let i = 0; i < ids.length; i++) {
     const kind = kinds[i];
     if (kind === OutcomeKind.ERROR) each(ids[i]!, false, values[i] as WireError);
+    else if (kind === OutcomeKind.SHARED) each(ids[i]!, true, shared(ids[i]!));
     else if (kind === OutcomeKind.SINGLE) each(ids[i]!, true, [values[i]]);
     else if (kind === OutcomeKind.PACKED) {
       const n = values[i] as number;
@@ -221,10 +246,33 @@ const PACK_MIN = 8;
 
 /** Packs one all-number array into a Float64Array; anything else travels as it is (one chunk, one Packer). */
 export function packItems(items: ArrayLike<unknown>): WireItems {
-  if (items instanceof Float64Array) return items;
+  if (items instanceof Float64Array) return isSharedView(items) ? items.slice() : items;
   const packer = new Packer(items.length);
   const packed = packer.pack(items);
   return Array.isArray(packed) ? packed : packer.finish()!;
+}
+
+function noSharedPages(id: number): never {
+  throw new Error(`mpool internal: chunk ${id} reported shared results, but this side sent no shared pages`);
+}
+
+/**
+ * A page for a numeric input's items, in shared memory: the view covers the first half, and a chunk's results
+ * go to the same offset in the second half (sharedResults). A thread worker reads its items and writes its
+ * results in place, so a numeric map sends no numbers through messages at all.
+ */
+export function sharedPage(size: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(2 * size * Float64Array.BYTES_PER_ELEMENT), 0, size);
+}
+
+/** Where the results of a chunk whose items are a view of a sharedPage go. */
+export function sharedResults(items: Float64Array): Float64Array {
+  return new Float64Array(items.buffer, items.byteOffset + items.buffer.byteLength / 2, items.length);
+}
+
+/** Whether items (or results) are a view of a sharedPage. */
+export function isSharedView(items: ArrayLike<unknown>): items is Float64Array {
+  return items instanceof Float64Array && items.buffer instanceof SharedArrayBuffer;
 }
 
 /**

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AdaptiveChunksize, ChunkReader, defaultChunksize, ReorderBuffer } from '../src/chunks.js';
+import { isSharedView, sharedResults } from '../src/protocol.js';
 
 describe('chunks', () => {
   it("defaultChunksize is Python's ceil(len / (4 × workers)), at least 1", () => {
@@ -22,11 +23,21 @@ describe('chunks', () => {
     assert.equal(reader.length, undefined);
     const arr = new ChunkReader([1, 2, 3, 4, 5]);
     assert.equal(arr.length, 5);
-    // Arrays of numbers come back as Float64Arrays, ready to send without another copy.
-    assert.deepEqual(arr.readSync(2), new Float64Array([1, 2]));
-    assert.deepEqual(arr.readSync(9), new Float64Array([3, 4, 5]));
+    // Arrays of numbers come back as views of one shared page, which thread workers read in place.
+    const first = arr.readSync(2) as Float64Array;
+    const second = arr.readSync(9) as Float64Array;
+    assert.deepEqual([first, second], [new Float64Array([1, 2]), new Float64Array([3, 4, 5])]);
+    assert.ok(isSharedView(first) && first.buffer === second.buffer);
+    // Each chunk's results have their own slots in the page's second half.
+    sharedResults(second).set([6, 8, 10]);
+    assert.deepEqual(Array.from(sharedResults(first)), [0, 0]);
+    assert.deepEqual(Array.from(second), [3, 4, 5]);
     const mixed = new ChunkReader([1, 'a', 2]);
     assert.deepEqual(mixed.readSync(3), [1, 'a', 2]);
+    // An array that stops being numeric midway is read as plain lists from there on.
+    const turns = new ChunkReader([1, 2, 'x', 4]);
+    assert.ok(isSharedView(turns.readSync(2)));
+    assert.deepEqual(turns.readSync(2), ['x', 4]);
     assert.equal(arr.done, true);
     async function* agen() {
       yield 'a';

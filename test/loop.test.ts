@@ -14,6 +14,8 @@ import {
   encodeOutcomes,
   type FnRef,
   OutcomeKind,
+  sharedPage,
+  sharedResults,
   transferList,
 } from '../src/protocol.js';
 import { startLoop } from '../src/worker/loop.js';
@@ -55,7 +57,7 @@ const inline = (fn: (...a: never[]) => unknown) => ({
 /** Runs a batch through encodeChunks and collects every outcome the worker sends back. */
 async function run(h: ReturnType<typeof harness>, fns: Array<[number, FnRef]>, chunks: ChunkIn[]) {
   const moved: TransferListItem[] = [];
-  const batch = encodeChunks(chunks, moved);
+  const batch = encodeChunks(chunks, moved, true);
   h.send({ type: 'run', fns, batch }, transferList(batch.numbers, moved));
   const outcomes: Array<{ id: number; ok: boolean; value: unknown }> = [];
   while (outcomes.length < chunks.length) {
@@ -93,6 +95,7 @@ describe('wire format', () => {
         },
       ],
       [],
+      false,
     );
     assert.deepEqual([...batch.kinds], [ChunkKind.PACKED, ChunkKind.ITEMS, ChunkKind.APPLY, ChunkKind.STAR]);
     assert.deepEqual(batch.items, [
@@ -142,6 +145,64 @@ describe('wire format', () => {
 });
 
 describe('worker loop', () => {
+  it('writes the results of a shared numeric chunk into its page, falling back for non-numbers', async () => {
+    const h = harness();
+    h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });
+    assert.deepEqual(await h.next(), { type: 'ready' });
+    const page = sharedPage(8);
+    page.set([1, 2, 3, 4, 5, 6, 7, 8]);
+    const chunks: ChunkIn[] = [
+      { id: 1, fnId: 1, base: 0, star: false, items: page.subarray(0, 3) },
+      { id: 2, fnId: 2, base: 3, star: false, items: page.subarray(3, 6) },
+      { id: 3, fnId: 3, base: 6, star: false, items: page.subarray(6, 8) },
+    ];
+    const moved: TransferListItem[] = [];
+    const batch = encodeChunks(chunks, moved, true);
+    assert.equal(batch.numbers, null, 'shared views are not packed');
+    h.send(
+      {
+        type: 'run',
+        fns: [
+          [1, inline((x: number) => x * 10)],
+          [2, inline((x: number) => (x === 5 ? 'five' : x === 6 ? -0 : x))],
+          [3, inline(async (x: number) => x + 0.5)],
+        ],
+        batch,
+      },
+      transferList(batch.numbers, moved),
+    );
+    const seen = new Map<number, { kind: number; values: unknown[] }>();
+    while (seen.size < 3) {
+      const m = await h.next();
+      if (m.type !== 'results') continue;
+      m.batch.ids.forEach((id, i) => {
+        let values: unknown[] = [];
+        decodeOutcomes(
+          {
+            ids: m.batch.ids.subarray(i, i + 1),
+            kinds: m.batch.kinds.subarray(i, i + 1),
+            values: [m.batch.values[i]],
+            numbers: null,
+          },
+          (_id, _ok, v) => (values = Array.from(v as ArrayLike<unknown>)),
+          (cid) => sharedResults(chunks.find((c) => c.id === cid)!.items as Float64Array),
+        );
+        seen.set(id, { kind: m.batch.kinds[i]!, values });
+      });
+    }
+    // All numbers: written in place, nothing sent but the count.
+    assert.deepEqual(seen.get(1), { kind: OutcomeKind.SHARED, values: [10, 20, 30] });
+    assert.deepEqual(Array.from(page.subarray(0, 8)), [1, 2, 3, 4, 5, 6, 7, 8], 'items untouched');
+    // A string midway: the general path, numbers before it kept, -0 kept.
+    const mixed = seen.get(2)!;
+    assert.notEqual(mixed.kind, OutcomeKind.SHARED);
+    assert.deepEqual(mixed.values, [4, 'five', -0]);
+    assert.ok(Object.is(mixed.values[2], -0));
+    // Promises are awaited on the general path.
+    assert.deepEqual(seen.get(3)!.values, [7.5, 8.5]);
+    h.port.close();
+  });
+
   it('initializes, runs batched chunks in order, and stops on request', async () => {
     const h = harness();
     h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });

@@ -41,6 +41,35 @@ for (const context of CONTEXTS) {
       });
     });
 
+    it('a map over numbers returns results of any type, in order, across shared pages', async () => {
+      await withPool({ processes: 2, context }, async (pool) => {
+        // More than one page of numbers (pages hold 2^20), a -0, a NaN and results that are not numbers.
+        const xs = Array.from({ length: (1 << 20) + 5_000 }, (_, i) => i);
+        xs[7] = -0;
+        xs[8] = Number.NaN;
+        const out = await pool.map(
+          (x: number) => (x % 100_000 === 99_999 ? `s${x}` : x === 500_000 ? Promise.resolve(x) : -x),
+          xs,
+          1000,
+        );
+        assert.equal(out.length, xs.length);
+        assert.equal(out[1], -1);
+        assert.ok(Object.is(out[7], 0) && Number.isNaN(out[8]));
+        assert.equal(out[99_999], 's99999');
+        assert.equal(out[500_000], 500_000);
+        assert.equal(out[xs.length - 1], -(xs.length - 1));
+        // An input that stops being numeric midway is still read in full.
+        assert.deepEqual(await pool.map((x: unknown) => typeof x, [1, 2, 'a', 4], 2), [
+          'number',
+          'number',
+          'string',
+          'number',
+        ]);
+        // Input items stay as they were: the pool never writes into the caller's array.
+        assert.equal(xs[1], 1);
+      });
+    });
+
     it('mapAsync fires callback once with the whole list, and is awaitable', async () => {
       await withPool({ processes: 2, context }, async (pool) => {
         const calls: number[][] = [];

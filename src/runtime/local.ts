@@ -15,7 +15,9 @@ import {
   encodeChunks,
   type FnRef,
   type FromWorker,
+  isSharedView,
   type OutcomeBatch,
+  sharedResults,
   type ToWorker,
   transferList,
 } from '../protocol.js';
@@ -28,6 +30,8 @@ export interface WorkerHandle {
   kill(): void;
   /** Whether the worker keeps the Node process alive. */
   keepAlive(yes: boolean): void;
+  /** Whether the worker is a thread of this process: then shared memory reaches it without a copy. */
+  readonly sharesMemory: boolean;
 }
 
 export interface WorkerEvents {
@@ -71,6 +75,7 @@ const BATCH_MAX = 1024;
 const START_FAILURES_BEFORE_FATAL = 3;
 // Chunks measured shorter than this may be prefetched: a second batch sent before the first is done.
 const PREFETCH_BELOW_MS = 20;
+const NO_VALUES: readonly unknown[] = [];
 
 export class LocalExecutor implements Executor {
   readonly size: number;
@@ -223,15 +228,22 @@ export class LocalExecutor implements Executor {
   }
 
   #settleAll(slot: Slot, batch: OutcomeBatch): void {
-    decodeOutcomes(batch, (id, ok, valuesOrError) => {
-      if (!slot.inflight.delete(id)) return; // cancelled meanwhile
-      this.#hooks.settle(
-        id,
-        ok
-          ? { ok: true, values: valuesOrError as ArrayLike<unknown> }
-          : { ok: false, error: deserializeError(valuesOrError as WireError) },
-      );
-    });
+    decodeOutcomes(
+      batch,
+      (id, ok, valuesOrError) => {
+        if (!slot.inflight.delete(id)) return; // cancelled meanwhile
+        this.#hooks.settle(
+          id,
+          ok
+            ? { ok: true, values: valuesOrError as ArrayLike<unknown> }
+            : { ok: false, error: deserializeError(valuesOrError as WireError) },
+        );
+      },
+      (id) => {
+        const items = slot.inflight.get(id)?.items;
+        return items && isSharedView(items) ? sharedResults(items) : NO_VALUES;
+      },
+    );
   }
 
   // Outcomes arrive in the order chunks were sent (cancelled ones too), so batches are paid off in order.
@@ -433,7 +445,7 @@ export class LocalExecutor implements Executor {
     }
     const moved: TransferListItem[] = [];
     try {
-      const batch = encodeChunks(jobs, moved);
+      const batch = encodeChunks(jobs, moved, slot.handle.sharesMemory);
       slot.handle.send({ type: 'run', fns, batch }, transferList(batch.numbers, moved));
     } catch (err) {
       this.#sendApart(jobs, err);

@@ -75,5 +75,6 @@ export function spawnProcess(workerId: number, events: WorkerEvents, config: Exe
       killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
     },
     keepAlive,
+    sharesMemory: false,
   };
 }

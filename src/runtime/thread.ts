@@ -50,5 +50,6 @@ export function spawnThread(workerId: number, events: WorkerEvents, config: Exec
     send: (message, transfer) => worker.postMessage(message, transfer),
     kill: () => void worker.terminate(),
     keepAlive: (yes) => (yes ? worker.ref() : worker.unref()),
+    sharesMemory: true,
   };
 }

@@ -8,7 +8,9 @@ import {
   encodeOutcomes,
   type FnRef,
   type FromWorker,
+  isSharedView,
   type Outcome,
+  sharedResults,
   type ToWorker,
   transferList,
 } from '../protocol.js';
@@ -157,6 +159,31 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     return runFrom(chunk, fn, ref, values, i + 1);
   };
 
+  // Numbers in, numbers out: a chunk whose items are a view of a shared page writes its results into that
+  // page (see sharedResults) until a result is not a number; from there on, the general path takes over.
+  const runShared = (chunk: Chunk, fn: LoadedFn, ref: FnRef): Outcome | Promise<Outcome> => {
+    const items = chunk.items as Float64Array;
+    const out = sharedResults(items);
+    const n = items.length;
+    try {
+      for (let i = 0; i < n; i++) {
+        const value = fn(items[i]);
+        if (typeof value !== 'number') {
+          const values: unknown[] = new Array(n);
+          for (let k = 0; k < i; k++) values[k] = out[k];
+          if (isThenable(value)) return awaitFrom(chunk, fn, ref, values, i, value);
+          values[i] = value;
+          return runFrom(chunk, fn, ref, values, i + 1);
+        }
+        out[i] = value;
+      }
+    } catch (err) {
+      return fail(chunk, err, ref);
+    }
+    bases.set(chunk.id, chunk.base);
+    return { id: chunk.id, ok: true, values: out };
+  };
+
   const runChunk = (chunk: Chunk): Outcome | Promise<Outcome> => {
     const ref = refs.get(chunk.fn);
     if (!ref)
@@ -167,12 +194,11 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     } catch (err) {
       return fail(chunk, err, ref);
     }
-    const values: unknown[] = new Array(chunk.items.length);
-    if (!isThenable(loaded)) return runFrom(chunk, loaded, ref, values, 0);
-    return loaded.then(
-      (fn) => runFrom(chunk, fn, ref, values, 0),
-      (err: unknown) => fail(chunk, err, ref),
-    );
+    const shared = !chunk.star && isSharedView(chunk.items);
+    const run = (fn: LoadedFn): Outcome | Promise<Outcome> =>
+      shared ? runShared(chunk, fn, ref) : runFrom(chunk, fn, ref, new Array(chunk.items.length), 0);
+    if (!isThenable(loaded)) return run(loaded);
+    return loaded.then(run, (err: unknown) => fail(chunk, err, ref));
   };
 
   const pump = async (): Promise<void> => {
