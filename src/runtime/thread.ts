@@ -5,8 +5,9 @@ import type { ExecutorConfig } from '../executor.js';
 import type { FromWorker } from '../protocol.js';
 import type { WorkerEvents, WorkerHandle } from './local.js';
 
+// From dist/, the entry is one bundled CommonJS file (scripts/bundle-workers.mjs): it starts faster.
 const entry = new URL(
-  `../worker/thread-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+  `../worker/thread-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.cjs'}`,
   import.meta.url,
 );
 
