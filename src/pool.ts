@@ -418,8 +418,13 @@ function copyInto(results: unknown[], base: number, values: ArrayLike<unknown>):
   else copyValues(results, base, values);
 }
 
+// Whole numbers are stored as small integers, so an array of them is never rebuilt as one of doubles.
 function copyNumbers(results: unknown[], base: number, values: Float64Array): void {
-  for (let i = 0; i < values.length; i++) results[base + i] = values[i];
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    const int = value | 0;
+    results[base + i] = int === value && (int !== 0 || Object.is(value, 0)) ? int : value;
+  }
 }
 
 function copyValues(results: unknown[], base: number, values: ArrayLike<unknown>): void {
