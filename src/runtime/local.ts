@@ -22,6 +22,7 @@ import {
   transferList,
 } from '../protocol.js';
 import { findUncloneable } from './clone.js';
+import { ChunkCosts, RunQueue } from './queue.js';
 
 /** One worker as a runtime gives it to the local executor: thread or process, the executor cannot tell. */
 export interface WorkerHandle {
@@ -83,12 +84,9 @@ export class LocalExecutor implements Executor {
   readonly #hooks: ExecutorHooks;
   readonly #spawn: Spawn;
   readonly #slots = new Set<Slot>();
-  #queue: ChunkJob[] = [];
-  #head = 0;
-  #front: ChunkJob[] = [];
-  readonly #chunkMs = new Map<number, number>();
-  /** How many reports each function's cost is based on: prefetching waits for a steady estimate. */
-  readonly #reports = new Map<number, number>();
+  readonly #queue = new RunQueue();
+  /** Per-function chunk costs: batch sizes follow them, and prefetching waits for a steady estimate. */
+  readonly #costs = new ChunkCosts();
   #nextWorkerId = 1;
   #startFailures = 0;
   #busy = false;
@@ -118,9 +116,7 @@ export class LocalExecutor implements Executor {
   }
 
   cancel(ids: ReadonlySet<number>, stopRunning: boolean): void {
-    this.#queue = this.#queue.slice(this.#head).filter((job) => !ids.has(job.id));
-    this.#head = 0;
-    this.#front = this.#front.filter((job) => !ids.has(job.id));
+    this.#queue.drop(ids);
     for (const slot of this.#slots) {
       let hit = false;
       for (const id of slot.inflight.keys()) {
@@ -145,9 +141,7 @@ export class LocalExecutor implements Executor {
   terminate(): Promise<void> {
     const done = this.#whenAllExited();
     this.#state = 'stopped';
-    this.#queue = [];
-    this.#front = [];
-    this.#head = 0;
+    this.#queue.clear();
     for (const slot of this.#slots) {
       slot.inflight.clear();
       if (!slot.killed) this.#stop(slot, 'the pool was terminated');
@@ -270,10 +264,7 @@ export class LocalExecutor implements Executor {
     const fnId = slot.lastFn;
     if (fnId === undefined) return;
     const perChunk = busyMs / count;
-    const old = this.#chunkMs.get(fnId);
-    // Believe good news at once (the first chunk pays for compiling and loading), bad news gradually.
-    this.#chunkMs.set(fnId, old === undefined || perChunk < old ? perChunk : old * 0.7 + perChunk * 0.3);
-    this.#reports.set(fnId, (this.#reports.get(fnId) ?? 0) + 1);
+    this.#costs.learn(fnId, perChunk);
   }
 
   #onExit(slot: Slot, exit: WorkerExit): void {
@@ -291,13 +282,13 @@ export class LocalExecutor implements Executor {
             : 'the task ended the worker';
           this.#lose(job, { ...exit, reason: why }, reason ?? undefined);
         } else {
-          this.#front.push(job); // it had not started: run it elsewhere
+          this.#queue.pushFront(job); // it had not started: run it elsewhere
         }
       }
     } else if (wasStarting && !slot.stoppedBecause) {
       // The worker died before its initializer finished, so none of its chunks ran: run them elsewhere.
       // (Repeated start-up deaths become fatal below, so this cannot loop.)
-      for (const job of lost) this.#front.push(job);
+      for (const job of lost) this.#queue.pushFront(job);
     } else {
       const reason = slot.stoppedBecause ?? exit.reason;
       for (const job of lost) this.#lose(job, { ...exit, reason });
@@ -323,7 +314,7 @@ export class LocalExecutor implements Executor {
   #lose(job: ChunkJob, exit: WorkerExit, cause?: unknown): void {
     if (job.retries > 0) {
       job.retries--;
-      this.#front.push(job);
+      this.#queue.pushFront(job);
       return;
     }
     this.#hooks.settle(job.id, { ok: false, error: new WorkerLostError(exit, { cause }) });
@@ -339,7 +330,7 @@ export class LocalExecutor implements Executor {
   }
 
   #idle(): boolean {
-    if (this.#head < this.#queue.length || this.#front.length > 0) return false;
+    if (this.#queue.size > 0) return false;
     for (const slot of this.#slots) if (slot.inflight.size > 0) return false;
     return true;
   }
@@ -366,34 +357,12 @@ export class LocalExecutor implements Executor {
     this.#setBusy(!idle);
   }
 
-  #take(): ChunkJob | undefined {
-    if (this.#front.length > 0) return this.#front.shift();
-    if (this.#head < this.#queue.length) {
-      const job = this.#queue[this.#head]!;
-      this.#queue[this.#head++] = undefined as unknown as ChunkJob;
-      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-        this.#queue = this.#queue.slice(this.#head);
-        this.#head = 0;
-      }
-      return job;
-    }
-    return undefined;
-  }
-
-  #peek(): ChunkJob | undefined {
-    return this.#front[0] ?? this.#queue[this.#head];
-  }
-
-  #pending(): number {
-    return this.#front.length + this.#queue.length - this.#head;
-  }
-
   #dispatch(): void {
     if (this.#state === 'stopped') return;
     // Idle workers first; then a second batch for busy ones, so they never wait a round trip between batches.
     for (const prefetch of [false, true]) {
       for (const slot of this.#slots) {
-        const first = this.#peek();
+        const first = this.#queue.peek();
         if (!first) return;
         if (prefetch ? !this.#canPrefetch(slot, first) : slot.state !== 'idle') continue;
         // An exclusive chunk's timeout counts from its start, so it waits for a worker past its initializer.
@@ -404,10 +373,10 @@ export class LocalExecutor implements Executor {
           if (owed === 0) this.#stop(slot, 'it reached maxtasksperchild');
           continue;
         }
-        const perChunk = this.#chunkMs.get(first.fnId);
+        const perChunk = this.#costs.ms(first.fnId);
         let room = perChunk === undefined ? 1 : Math.floor(BATCH_TARGET_MS / Math.max(perChunk, 0.001));
         // A fair share of what is queued, counting busy workers too: an idle worker must not take it all.
-        room = Math.min(room, BATCH_MAX, Math.ceil(this.#pending() / this.#slots.size));
+        room = Math.min(room, BATCH_MAX, Math.ceil(this.#queue.size / this.#slots.size));
         if (max !== null) room = Math.min(room, max - slot.tasksDone - owed);
         this.#sendBatch(slot, Math.max(1, room));
       }
@@ -418,22 +387,22 @@ export class LocalExecutor implements Executor {
   // chunk queued behind another could wait while some other worker is free.
   #canPrefetch(slot: Slot, next: ChunkJob): boolean {
     if (slot.state !== 'busy' || slot.batches.length !== 1 || slot.timed || next.exclusive) return false;
-    const perChunk = this.#chunkMs.get(next.fnId);
+    const perChunk = this.#costs.ms(next.fnId);
     if (perChunk === undefined || perChunk >= PREFETCH_BELOW_MS) return false;
-    if ((this.#reports.get(next.fnId) ?? 0) < 2 * this.size) return false;
+    if (this.#costs.reports(next.fnId) < 2 * this.size) return false;
     // A worker already running longer than its batch should take is on something slow: queue nothing behind it.
-    const expected = slot.batches[0]! * (this.#chunkMs.get(slot.lastFn ?? next.fnId) ?? perChunk);
+    const expected = slot.batches[0]! * (this.#costs.ms(slot.lastFn ?? next.fnId) ?? perChunk);
     return performance.now() - slot.lastAt <= expected * 1.5 + 0.2;
   }
 
   #sendBatch(slot: Slot, room: number): void {
     const jobs: ChunkJob[] = [];
     while (jobs.length < room) {
-      const next = this.#peek();
+      const next = this.#queue.peek();
       // An exclusive chunk (timeout or abortable) travels alone: its clock starts when it starts, and stopping
       // its worker stops nothing else.
       if (!next || (jobs.length > 0 && next.exclusive)) break;
-      jobs.push(this.#take()!);
+      jobs.push(this.#queue.take()!);
       if (next.exclusive) break;
     }
     const fns: Array<[number, FnRef]> = [];
@@ -475,7 +444,7 @@ export class LocalExecutor implements Executor {
     for (let i = jobs.length - 1; i >= 0; i--) {
       const error = bad[i];
       if (error) this.#hooks.settle(jobs[i]!.id, { ok: false, error });
-      else this.#front.unshift(jobs[i]!);
+      else this.#queue.putBack(jobs[i]!);
     }
     this.#afterProgress();
   }
