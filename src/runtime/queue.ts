@@ -1,5 +1,6 @@
-// The local executor's run queue: chunks in submission order, behind a front lane for chunks that must go
-// first (ones whose worker died before starting them, retries, and the rest of a batch that could not be sent).
+// The local executor's bookkeeping of what waits and what it costs: the run queue (chunks in submission
+// order, behind a front lane for chunks that must go first: ones whose worker died before starting them,
+// retries, and the rest of a batch that could not be sent), and each function's measured chunk cost.
 import type { ChunkJob } from '../executor.js';
 
 export class RunQueue {
