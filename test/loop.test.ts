@@ -1,7 +1,12 @@
 // The worker loop and protocol in-process, over a MessageChannel: no worker is spawned.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import { afterEach, describe, it } from 'node:test';
+import {
+  MessageChannel,
+  type MessagePort,
+  receiveMessageOnPort,
+  type TransferListItem,
+} from 'node:worker_threads';
 import { deserializeError, serializeError, type WireError } from '../src/errors.js';
 import type { FromWorker, ToWorker } from '../src/protocol.js';
 import {
@@ -20,13 +25,22 @@ import {
 } from '../src/protocol.js';
 import { startLoop } from '../src/worker/loop.js';
 
-function harness() {
+// Every harness's ports, closed after each test even when it fails, so a failure cannot hang the file.
+const openPorts: MessagePort[] = [];
+afterEach(() => {
+  for (const port of openPorts.splice(0)) port.close();
+});
+
+/** A loop over a MessageChannel; `receive` gives it the thread transport's synchronous take. */
+function harness({ receive = false } = {}) {
   const { port1, port2 } = new MessageChannel();
+  openPorts.push(port1, port2);
   let exited: number | null = null;
   startLoop(
     {
       post: (m, t) => port2.postMessage(m, t),
       onMessage: (h) => port2.on('message', h),
+      ...(receive && { receive: () => receiveMessageOnPort(port2)?.message as ToWorker | undefined }),
       exit: (code) => {
         exited = code;
         port2.close();
@@ -45,7 +59,7 @@ function harness() {
     return received.shift()!;
   };
   const send = (m: ToWorker, transfer: TransferListItem[] = []) => port1.postMessage(m, transfer);
-  return { port: port1 as MessagePort, next, send, exited: () => exited };
+  return { port: port1 as MessagePort, next, send, exited: () => exited, received };
 }
 
 const inline = (fn: (...a: never[]) => unknown) => ({
@@ -53,6 +67,42 @@ const inline = (fn: (...a: never[]) => unknown) => ({
   source: fn.toString(),
   name: fn.name,
 });
+
+/** A task that busy-waits `ms` and returns its argument: a chunk of known length. */
+const busy = inline((ms: number) => {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+  return ms;
+});
+
+/** Sends `count` one-item chunks of busy(ms) in one batch; returns the results message by message. */
+async function slowChunks(h: ReturnType<typeof harness>, count: number, ms: number): Promise<number[][]> {
+  const chunks = Array.from({ length: count }, (_, i) => ({
+    id: i,
+    fnId: 1,
+    base: i,
+    star: false,
+    items: [ms],
+  }));
+  const moved: TransferListItem[] = [];
+  const batch = encodeChunks(chunks, moved, true);
+  h.send({ type: 'run', fns: [[1, busy]], batch }, transferList(batch.numbers, moved));
+  const messages: number[][] = [];
+  for (let got = 0; got < count; ) {
+    const m = await h.next();
+    assert.equal(m.type, 'results');
+    if (m.type !== 'results') break;
+    const ids: number[] = [];
+    decodeOutcomes(m.batch, (id, ok, v) => {
+      assert.ok(ok);
+      assert.deepEqual(Array.from(v as ArrayLike<unknown>), [ms]);
+      ids.push(id);
+    });
+    messages.push(ids);
+    got += ids.length;
+  }
+  return messages;
+}
 
 /** Runs a batch through encodeChunks and collects every outcome the worker sends back. */
 async function run(h: ReturnType<typeof harness>, fns: Array<[number, FnRef]>, chunks: ChunkIn[]) {
@@ -220,6 +270,79 @@ describe('worker loop', () => {
       { id: 11, ok: true, value: [2] },
     ]);
     h.send({ type: 'stop' });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(h.exited(), 0);
+    h.port.close();
+  });
+
+  it('returns the results of slow chunks together while two more wait, and in order', async () => {
+    const h = harness({ receive: true });
+    h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });
+    assert.deepEqual(await h.next(), { type: 'ready' });
+    const messages = await slowChunks(h, 6, 2);
+    assert.deepEqual(messages.flat(), [0, 1, 2, 3, 4, 5]);
+    // One message a chunk would wake the pool six times; the last waiting chunk always starts after a flush.
+    assert.ok(
+      messages.length < 6,
+      `results came in ${messages.length} messages: ${JSON.stringify(messages)}`,
+    );
+    assert.ok(messages.length >= 2, 'results are sent before the last waiting chunk starts');
+    h.port.close();
+  });
+
+  it('takes work already waiting in the port without a turn of the event loop', async () => {
+    for (const receive of [true, false]) {
+      const h = harness({ receive });
+      h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });
+      assert.deepEqual(await h.next(), { type: 'ready' });
+      const flag = Symbol.for('mpool.test.turned');
+      const mark = inline(() => {
+        const g = globalThis as Record<symbol, unknown>;
+        g[Symbol.for('mpool.test.turned')] = false;
+        queueMicrotask(() => {
+          g[Symbol.for('mpool.test.turned')] = true;
+        });
+        return 0;
+      });
+      const look = inline(() => (globalThis as Record<symbol, unknown>)[Symbol.for('mpool.test.turned')]);
+      // Two messages: the second waits in the port while the first runs.
+      for (const [id, fnId, fn] of [
+        [1, 1, mark],
+        [2, 2, look],
+      ] as const) {
+        const batch = encodeChunks([{ id, fnId, base: 0, star: false, items: [null] }], [], true);
+        h.send({ type: 'run', fns: [[fnId, fn]], batch });
+      }
+      const seen = new Map<number, unknown>();
+      while (seen.size < 2) {
+        const m = await h.next();
+        if (m.type === 'results') decodeOutcomes(m.batch, (id, _ok, v) => seen.set(id, (v as unknown[])[0]));
+      }
+      // With receive, the second chunk ran before the first one's microtask; without, after it.
+      assert.equal(seen.get(2), !receive, `receive: ${receive}`);
+      delete (globalThis as Record<symbol, unknown>)[flag];
+      h.port.close();
+    }
+  });
+
+  it('holds the results of slow chunks for 20 ms at most', async () => {
+    const h = harness({ receive: true });
+    h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });
+    assert.deepEqual(await h.next(), { type: 'ready' });
+    // Chunks of 12 ms: a third result would mean the first had waited 24 ms.
+    const messages = await slowChunks(h, 6, 12);
+    assert.deepEqual(messages.flat(), [0, 1, 2, 3, 4, 5]);
+    for (const ids of messages) assert.ok(ids.length <= 3, `one message held ${JSON.stringify(ids)}`);
+    h.port.close();
+  });
+
+  it('takes a stop that waits behind work without a turn of the event loop, after the work', async () => {
+    const h = harness({ receive: true });
+    h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });
+    assert.deepEqual(await h.next(), { type: 'ready' });
+    const messages = slowChunks(h, 3, 5);
+    h.send({ type: 'stop' });
+    assert.deepEqual((await messages).flat(), [0, 1, 2]);
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(h.exited(), 0);
     h.port.close();

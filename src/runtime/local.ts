@@ -76,6 +76,11 @@ const BATCH_MAX = 1024;
 const START_FAILURES_BEFORE_FATAL = 3;
 // Chunks measured shorter than this may be prefetched: a second batch sent before the first is done.
 const PREFETCH_BELOW_MS = 20;
+// A prefetched batch of chunks that take a millisecond or more holds about this much work, so that the worker
+// can return their results together (see HOLD_SLOW_MS in worker/loop.ts) and wake this thread less often:
+// with as many workers as cores, each wake-up here takes its time from a worker.
+const PREFETCH_SLOW_MS = 48;
+const SLOW_CHUNK_MS = 1;
 const NO_VALUES: readonly unknown[] = [];
 
 export class LocalExecutor implements Executor {
@@ -377,6 +382,12 @@ export class LocalExecutor implements Executor {
         let room = perChunk === undefined ? 1 : Math.floor(BATCH_TARGET_MS / Math.max(perChunk, 0.001));
         // A fair share of what is queued, counting busy workers too: an idle worker must not take it all.
         room = Math.min(room, BATCH_MAX, Math.ceil(this.#queue.size / this.#slots.size));
+        // A prefetched batch of slower chunks holds PREFETCH_SLOW_MS of work, less near the end of the queue,
+        // so that no worker is left with a queue of its own while another runs dry.
+        if (prefetch && perChunk !== undefined && perChunk >= SLOW_CHUNK_MS) {
+          const tail = Math.floor(this.#queue.size / (2 * this.#slots.size));
+          room = Math.max(room, Math.min(Math.floor(PREFETCH_SLOW_MS / perChunk), tail));
+        }
         if (max !== null) room = Math.min(room, max - slot.tasksDone - owed);
         this.#sendBatch(slot, Math.max(1, room));
       }

@@ -1,10 +1,12 @@
 // Worker-thread transport: the shared loop over parentPort.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
+import type { ToWorker } from '../protocol.js';
 import { startLoop } from './loop.js';
 
 const port = parentPort!;
 startLoop({
   post: (message, transfer) => port.postMessage(message, transfer),
   onMessage: (handler) => port.on('message', handler),
+  receive: () => receiveMessageOnPort(port)?.message as ToWorker | undefined,
   exit: (code) => process.exit(code),
 });
