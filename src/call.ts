@@ -2,7 +2,7 @@
 // (pool.ts holds the Python-facing API; this holds the feeding engine that map, starmap and imap share.)
 import { performance } from 'node:perf_hooks';
 import { type AsyncResult, failResult, fulfilResult } from './async-result.js';
-import { AdaptiveChunksize, ChunkReader, type Source } from './chunks.js';
+import { AdaptiveChunksize, ChunkReader, mergedChunksize, type Source } from './chunks.js';
 import { AbortError } from './errors.js';
 import type { ChunkJob, ChunkResult } from './executor.js';
 import type { FnRef } from './protocol.js';
@@ -14,6 +14,10 @@ export interface CallHost {
   submit(job: ChunkJob): void;
   cancel(ids: ReadonlySet<number>, stopRunning: boolean): void;
   forget(owner: ChunkOwner): void;
+  /** How many chunks can run at once. */
+  workers(): number;
+  /** What one item of this function has cost so far, once measured (see mergedChunksize). */
+  msPerItem(fnId: number): number | undefined;
 }
 
 /** Anything the pool routes chunk results to, and can abort as a whole (on terminate). */
@@ -38,6 +42,11 @@ export interface CallPlan {
   source: Source<unknown>;
   /** A fixed chunksize, or 'adaptive' for inputs of unknown length. */
   chunksize: number | 'adaptive';
+  /**
+   * Whether tiny chunks of an input of known length may run together (mergedChunksize): map and starmap, but
+   * not with maxtasksperchild (which counts chunks), a timeout or a signal (which act on one chunk).
+   */
+  merge: boolean;
   /** Most chunks submitted but not yet consumed. Bounds read-ahead and memory. */
   window: number;
   timeout: number | null;
@@ -74,10 +83,17 @@ export class Call implements ChunkOwner {
 
   constructor(host: CallHost, plan: CallPlan, consumer: CallConsumer) {
     this.#host = host;
-    this.#plan = plan;
     this.#consumer = consumer;
     this.#reader = new ChunkReader(plan.source);
     this.#adaptive = plan.chunksize === 'adaptive' ? new AdaptiveChunksize() : null;
+    const length = this.#reader.length;
+    this.#plan =
+      plan.merge && typeof plan.chunksize === 'number' && length !== undefined
+        ? {
+            ...plan,
+            chunksize: mergedChunksize(plan.chunksize, length, host.workers(), host.msPerItem(plan.fnId)),
+          }
+        : plan;
   }
 
   /** Input length when known up front. */

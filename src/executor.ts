@@ -41,6 +41,8 @@ export interface Executor {
   close(): Promise<void>;
   /** Stops the workers now; unsettled chunks are never reported. */
   terminate(): Promise<void>;
+  /** What one item of this function has cost so far (ms, as the pool sees it), once measured. */
+  msPerItem?(fnId: number): number | undefined;
 }
 
 /** What every executor is built from, after resolveOptions(). */

@@ -82,6 +82,8 @@ export class Pool implements AsyncDisposable {
       this.#executor.cancel(ids, stopRunning);
     },
     forget: (owner) => this.#forget(owner),
+    workers: () => this.processes,
+    msPerItem: (fnId) => this.#executor.msPerItem?.(fnId),
   };
 
   constructor(options: PoolOptions = {}) {
@@ -350,10 +352,10 @@ export class Pool implements AsyncDisposable {
     const progress = createProgress(options, star ? 'starmap' : 'map');
     return new AsyncResult<unknown[]>(
       (fulfil, fail) => {
-        const results: unknown[] = length === undefined ? [] : new Array(length);
+        const parts: Array<[number, ArrayLike<unknown>]> = [];
         const consumer: CallConsumer = {
           chunk: (_seq, base, values) => {
-            copyInto(results, base, values);
+            parts.push([base, values]);
             call.release();
           },
           // As in Python, the result fails at the first error while the call's other tasks still run.
@@ -366,7 +368,8 @@ export class Pool implements AsyncDisposable {
             fail(error);
           },
           end: (count) => {
-            results.length = count;
+            const results: unknown[] = new Array(count);
+            for (const [base, values] of parts) copyInto(results, base, values);
             progress?.stop();
             fulfil(results);
           },
@@ -378,6 +381,7 @@ export class Pool implements AsyncDisposable {
             chunksize:
               plan.chunksize ??
               (length === undefined ? 'adaptive' : defaultChunksize(length, this.processes)),
+            merge: this.#options.executor.maxtasksperchild === null && plan.timeout === null && !plan.signal,
             window: length === undefined ? Math.max(16, 4 * this.processes) : Number.POSITIVE_INFINITY,
             onProgress: progress?.update,
           },
@@ -402,7 +406,13 @@ export class Pool implements AsyncDisposable {
     const iterator = new ImapIterator<unknown>(ordered, progress);
     const call = new Call(
       this.#host,
-      { ...plan, chunksize: plan.chunksize ?? 1, window: buffersize, onProgress: progress?.update },
+      {
+        ...plan,
+        chunksize: plan.chunksize ?? 1,
+        merge: false,
+        window: buffersize,
+        onProgress: progress?.update,
+      },
       iterator,
     );
     iterator.attach(call);

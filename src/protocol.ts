@@ -26,11 +26,18 @@ export interface ChunkBatch {
   items: unknown[];
   /** The numbers of every PACKED chunk, one after another. */
   numbers: Float64Array | null;
+  /**
+   * The shared pages that SHARED chunks read, each sent once per batch however many chunks read it (a typed
+   * array per chunk would cost the message a host object each), with where each SHARED chunk starts.
+   */
+  pages: SharedArrayBuffer[] | null;
+  /** For each SHARED chunk: page index × 2^32 + its first item's index in that page. */
+  offsets: Float64Array | null;
 }
 
 /** How a chunk's items travel in a ChunkBatch. */
 export const ChunkKind = {
-  /** items[i] is the chunk's list of items (to a thread, possibly a Float64Array view of shared memory). */
+  /** items[i] is the chunk's list of items. */
   ITEMS: 0,
   /** items[i] is a list of argument tuples (starmap). */
   STAR: 1,
@@ -38,7 +45,11 @@ export const ChunkKind = {
   PACKED: 2,
   /** items[i] is one argument tuple: the whole chunk of an apply. */
   APPLY: 3,
+  /** items[i] is a count; the items are that many numbers of a shared page, from offsets[i] (threads only). */
+  SHARED: 4,
 } as const;
+
+const PAGE_INDEX = 2 ** 32;
 
 /** A batch of outcomes in columns, as ChunkBatch. See OutcomeKind for what `values[i]` holds. */
 export interface OutcomeBatch {
@@ -46,6 +57,8 @@ export interface OutcomeBatch {
   kinds: Uint8Array;
   values: unknown[];
   numbers: Float64Array | null;
+  /** Milliseconds the worker spent running these chunks: what their items cost, without any waiting. */
+  ms: number;
 }
 
 export const OutcomeKind = {
@@ -122,6 +135,8 @@ export function encodeChunks(
   let capacity = 0;
   for (const c of chunks) if (!c.star && !(share && isSharedView(c.items))) capacity += c.items.length;
   const packer = new Packer(capacity);
+  let pages: SharedArrayBuffer[] | null = null;
+  let offsets: Float64Array | null = null;
   for (let i = 0; i < n; i++) {
     const c = chunks[i]!;
     ids[i] = c.id;
@@ -139,8 +154,14 @@ export function encodeChunks(
       continue;
     }
     if (share && isSharedView(c.items)) {
-      kinds[i] = ChunkKind.ITEMS;
-      items[i] = c.items;
+      const page = c.items.buffer as SharedArrayBuffer;
+      pages ??= [];
+      offsets ??= new Float64Array(n);
+      let p = pages.indexOf(page);
+      if (p < 0) p = pages.push(page) - 1;
+      kinds[i] = ChunkKind.SHARED;
+      items[i] = c.items.length;
+      offsets[i] = p * PAGE_INDEX + c.items.byteOffset / Float64Array.BYTES_PER_ELEMENT;
       continue;
     }
     const packed = packer.pack(c.items);
@@ -152,12 +173,12 @@ export function encodeChunks(
       items[i] = packed.n;
     }
   }
-  return { ids, fnIds, bases, kinds, items, numbers: packer.finish() };
+  return { ids, fnIds, bases, kinds, items, numbers: packer.finish(), pages, offsets };
 }
 
 /** Reads chunks back out of their columns. */
 export function decodeChunks(batch: ChunkBatch, each: (chunk: ChunkOut) => void): void {
-  const { ids, fnIds, bases, kinds, items, numbers } = batch;
+  const { ids, fnIds, bases, kinds, items, numbers, pages, offsets } = batch;
   let at = 0;
   for (let i = 0; i < ids.length; i++) {
     const kind = kinds[i];
@@ -166,6 +187,14 @@ export function decodeChunks(batch: ChunkBatch, each: (chunk: ChunkOut) => void)
       const n = items[i] as number;
       list = numbers!.subarray(at, at + n);
       at += n;
+    } else if (kind === ChunkKind.SHARED) {
+      const offset = offsets![i]!;
+      const page = pages![Math.floor(offset / PAGE_INDEX)]!;
+      list = new Float64Array(
+        page,
+        (offset % PAGE_INDEX) * Float64Array.BYTES_PER_ELEMENT,
+        items[i] as number,
+      );
     } else if (kind === ChunkKind.APPLY) {
       list = [items[i]];
     } else {
@@ -182,8 +211,15 @@ export function decodeChunks(batch: ChunkBatch, each: (chunk: ChunkOut) => void)
   }
 }
 
-/** Puts outcomes into columns; results marked with transfer() have their buffers collected into `moved`. */
-export function encodeOutcomes(outcomes: readonly Outcome[], moved: TransferListItem[]): OutcomeBatch {
+/**
+ * Puts outcomes into columns; results marked with transfer() have their buffers collected into `moved`. `ms`:
+ * the time the worker spent running them.
+ */
+export function encodeOutcomes(
+  outcomes: readonly Outcome[],
+  moved: TransferListItem[],
+  ms = 0,
+): OutcomeBatch {
   const n = outcomes.length;
   const ids = new Float64Array(n);
   const kinds = new Uint8Array(n);
@@ -215,7 +251,7 @@ export function encodeOutcomes(outcomes: readonly Outcome[], moved: TransferList
       }
     }
   }
-  return { ids, kinds, values, numbers: packer.finish() };
+  return { ids, kinds, values, numbers: packer.finish(), ms };
 }
 
 /**

@@ -1,7 +1,13 @@
 // Chunking rules, lazy reading, adaptive sizes and the reorder buffer, without any worker.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AdaptiveChunksize, ChunkReader, defaultChunksize, ReorderBuffer } from '../src/chunks.js';
+import {
+  AdaptiveChunksize,
+  ChunkReader,
+  defaultChunksize,
+  mergedChunksize,
+  ReorderBuffer,
+} from '../src/chunks.js';
 import { isSharedView, sharedResults } from '../src/protocol.js';
 
 describe('chunks', () => {
@@ -10,6 +16,21 @@ describe('chunks', () => {
     assert.equal(defaultChunksize(5, 2), 1);
     assert.equal(defaultChunksize(9, 1), 3);
     assert.equal(defaultChunksize(0, 4), 1);
+  });
+
+  it('mergedChunksize runs tiny chunks together, in whole chunks, keeping 8 a worker', () => {
+    // Unknown cost, or chunks of a millisecond or more: the chunksize asked for.
+    assert.equal(mergedChunksize(1000, 1_000_000, 2, undefined), 1000);
+    assert.equal(mergedChunksize(1000, 1_000_000, 2, 0.001), 1000);
+    assert.equal(mergedChunksize(10, 1_000_000, 2, 0.5), 10);
+    // 10 ns an item: a 1 ms chunk is 100,000 items, but 16 chunks (8 per worker) cap it at 62,000.
+    assert.equal(mergedChunksize(1000, 1_000_000, 2, 1e-5), 62_000);
+    assert.equal(mergedChunksize(1000, 10_000_000, 2, 9e-6), 111_000);
+    // 120 ns an item: 8 chunks of 1000 make about a millisecond.
+    assert.equal(mergedChunksize(1000, 10_000_000, 4, 1.2e-4), 8000);
+    // Never below the chunksize, even when the input is too short to merge.
+    assert.equal(mergedChunksize(1000, 5000, 2, 1e-6), 1000);
+    assert.equal(mergedChunksize(7, 1_000_000, 2, 1e-5), 7 * 8928);
   });
 
   it('ChunkReader reads arrays, iterables and async iterables lazily', async () => {

@@ -98,6 +98,8 @@ async function slowChunks(h: ReturnType<typeof harness>, count: number, ms: numb
       assert.deepEqual(Array.from(v as ArrayLike<unknown>), [ms]);
       ids.push(id);
     });
+    // Each message says how long its chunks ran (the pool's per-item cost comes from this).
+    assert.ok(m.batch.ms >= ids.length * ms * 0.99, `${m.batch.ms} ms for ${ids.length} chunks of ${ms} ms`);
     messages.push(ids);
     got += ids.length;
   }
@@ -167,6 +169,40 @@ describe('wire format', () => {
     assert.equal(back[0]!.first, true);
   });
 
+  it('sends chunks of shared pages to a thread as one page reference per batch and offsets', () => {
+    const page = sharedPage(10);
+    page.set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const other = sharedPage(3);
+    other.set([7, 8, 9]);
+    const chunks: ChunkIn[] = [
+      { id: 1, fnId: 1, base: 0, star: false, items: page.subarray(0, 4) },
+      { id: 2, fnId: 1, base: 4, star: false, items: page.subarray(4, 10) },
+      { id: 3, fnId: 1, base: 10, star: false, items: other },
+    ];
+    const batch = encodeChunks(chunks, [], true);
+    assert.deepEqual([...batch.kinds], [ChunkKind.SHARED, ChunkKind.SHARED, ChunkKind.SHARED]);
+    assert.deepEqual(batch.pages, [page.buffer, other.buffer]);
+    assert.deepEqual(batch.items, [4, 6, 3]);
+    const back: ChunkOut[] = [];
+    decodeChunks(batch, (c) => back.push(c));
+    assert.deepEqual(
+      back.map((c) => Array.from(c.items)),
+      [
+        [0, 1, 2, 3],
+        [4, 5, 6, 7, 8, 9],
+        [7, 8, 9],
+      ],
+    );
+    // The worker's view is of the same memory: results it writes land where the pool reads them.
+    sharedResults(back[1]!.items as Float64Array).set([40, 50, 60, 70, 80, 90]);
+    assert.deepEqual(Array.from(sharedResults(page.subarray(4, 10))), [40, 50, 60, 70, 80, 90]);
+    // To a child process the same chunks are packed into one transferred buffer instead.
+    const packed = encodeChunks(chunks, [], false);
+    assert.deepEqual([...packed.kinds], [ChunkKind.PACKED, ChunkKind.PACKED, ChunkKind.PACKED]);
+    assert.equal(packed.pages, null);
+    assert.equal(packed.numbers?.length, 13);
+  });
+
   it('puts outcomes in columns: single values inline, numbers packed, errors as data', () => {
     const batch = encodeOutcomes(
       [
@@ -233,6 +269,7 @@ describe('worker loop', () => {
             kinds: m.batch.kinds.subarray(i, i + 1),
             values: [m.batch.values[i]],
             numbers: null,
+            ms: 0,
           },
           (_id, _ok, v) => (values = Array.from(v as ArrayLike<unknown>)),
           (cid) => sharedResults(chunks.find((c) => c.id === cid)!.items as Float64Array),

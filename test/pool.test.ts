@@ -340,6 +340,30 @@ describe('progress', () => {
     });
   });
 
+  it('a map of tiny chunks runs them together once their cost is known, unless maxtasksperchild counts them', async () => {
+    const double = (x: number) => x * 2;
+    const xs = Array.from({ length: 200_000 }, (_, i) => i);
+    const expected = xs.map(double);
+    for (const maxtasksperchild of [null, 1_000_000]) {
+      await withPool({ processes: 2, maxtasksperchild }, async (pool) => {
+        let first = 0;
+        assert.deepEqual(await pool.map(double, xs, { chunksize: 100, onProgress: () => first++ }), expected);
+        assert.equal(first, 2000, 'the first call knows no cost yet: every chunk on its own');
+        let second = 0;
+        assert.deepEqual(
+          await pool.map(double, xs, { chunksize: 100, onProgress: () => second++ }),
+          expected,
+        );
+        if (maxtasksperchild === null) assert.ok(second < 2000 && second >= 16, `${second} progress steps`);
+        else assert.equal(second, 2000, 'maxtasksperchild counts the chunks asked for');
+        // A timeout acts on one chunk: those are never merged either.
+        let timed = 0;
+        await pool.map(double, xs, { chunksize: 100, timeout: 60_000, onProgress: () => timed++ });
+        assert.equal(timed, 2000);
+      });
+    }
+  });
+
   it('a throwing onProgress is reported as a warning and does not fail the work', async () => {
     await withPool({ processes: 1 }, async (pool) => {
       const warnings: string[] = [];

@@ -135,6 +135,10 @@ export class LocalExecutor implements Executor {
     this.#afterProgress();
   }
 
+  msPerItem(fnId: number): number | undefined {
+    return this.#costs.msPerItem(fnId);
+  }
+
   close(): Promise<void> {
     if (this.#state === 'stopped') return Promise.resolve();
     this.#state = 'closing';
@@ -208,10 +212,12 @@ export class LocalExecutor implements Executor {
         this.#hooks.fatal(new InitializerError({ cause: deserializeError(message.error) }));
         return;
       case 'results': {
-        const count = message.batch.ids.length;
-        this.#account(slot, count);
+        const { ids } = message.batch;
+        let items = 0;
+        for (let i = 0; i < ids.length; i++) items += slot.inflight.get(ids[i]!)?.items.length ?? 0;
+        this.#account(slot, ids.length);
         this.#settleAll(slot, message.batch);
-        if (count > 0) this.#learn(slot, count);
+        if (ids.length > 0) this.#learn(slot, ids.length, items, message.batch.ms);
         this.#afterProgress();
         return;
       }
@@ -261,15 +267,16 @@ export class LocalExecutor implements Executor {
     }
   }
 
-  // Cost per chunk as the pool sees it: time since the worker last reported, copying included.
-  #learn(slot: Slot, count: number): void {
+  // Cost per chunk as the pool sees it (time since the worker last reported, copying included), and per item
+  // as the worker measured it (`workerMs`). Cancelled chunks count as chunks but not as items: their items
+  // are no longer known here.
+  #learn(slot: Slot, count: number, items: number, workerMs: number): void {
     const now = performance.now();
     const busyMs = now - slot.lastAt;
     slot.lastAt = now;
     const fnId = slot.lastFn;
     if (fnId === undefined) return;
-    const perChunk = busyMs / count;
-    this.#costs.learn(fnId, perChunk);
+    this.#costs.learn(fnId, busyMs / count, items > 0 ? workerMs / items : undefined);
   }
 
   #onExit(slot: Slot, exit: WorkerExit): void {

@@ -63,6 +63,7 @@ export class RunQueue {
  */
 export class ChunkCosts {
   readonly #ms = new Map<number, number>();
+  readonly #itemMs = new Map<number, number>();
   readonly #reports = new Map<number, number>();
 
   /** Milliseconds per chunk of `fnId`, or undefined before its first report. */
@@ -74,10 +75,20 @@ export class ChunkCosts {
     return this.#reports.get(fnId) ?? 0;
   }
 
-  learn(fnId: number, perChunk: number): void {
-    const old = this.#ms.get(fnId);
-    // Believe good news at once (the first chunk pays for compiling and loading), bad news gradually.
-    this.#ms.set(fnId, old === undefined || perChunk < old ? perChunk : old * 0.7 + perChunk * 0.3);
+  /** Milliseconds per item of `fnId`, or undefined before its first report. */
+  msPerItem(fnId: number): number | undefined {
+    return this.#itemMs.get(fnId);
+  }
+
+  learn(fnId: number, perChunk: number, perItem: number | undefined): void {
+    smooth(this.#ms, fnId, perChunk);
+    if (perItem !== undefined) smooth(this.#itemMs, fnId, perItem);
     this.#reports.set(fnId, this.reports(fnId) + 1);
   }
+}
+
+// Believe good news at once (the first chunk pays for compiling and loading), bad news gradually.
+function smooth(estimates: Map<number, number>, fnId: number, sample: number): void {
+  const old = estimates.get(fnId);
+  estimates.set(fnId, old === undefined || sample < old ? sample : old * 0.7 + sample * 0.3);
 }

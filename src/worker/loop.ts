@@ -70,6 +70,8 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   let head = 0;
   let buffer: Outcome[] = [];
   let bufferSince = 0;
+  /** Time spent running the chunks whose outcomes are in the buffer. */
+  let bufferMs = 0;
   /** Whether the buffer is held behind slow chunks (see HOLD_SLOW_MS). */
   let holding = false;
   let running: number | null = null;
@@ -79,9 +81,9 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   let initialized = false;
   const bases = new Map<number, number>();
 
-  const send = (outcomes: Outcome[]): void => {
+  const send = (outcomes: Outcome[], ms: number): void => {
     const moved: TransferListItem[] = [];
-    const batch = encodeOutcomes(outcomes, moved);
+    const batch = encodeOutcomes(outcomes, moved, ms);
     port.post({ type: 'results', batch }, transferList(batch.numbers, moved));
   };
 
@@ -108,25 +110,28 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     holding = false;
     if (buffer.length === 0) return;
     const outcomes = buffer;
+    const ms = bufferMs;
     buffer = [];
+    bufferMs = 0;
     try {
-      send(outcomes);
+      send(outcomes, ms);
     } catch {
       // One result could not be cloned: send them one by one so the others still arrive.
       for (const outcome of outcomes) {
         try {
-          send([outcome]);
+          send([outcome], 0);
         } catch (err) {
-          send([uncloneable(outcome, err)]);
+          send([uncloneable(outcome, err)], 0);
         }
       }
     }
     bases.clear();
   };
 
-  const push = (outcome: Outcome, now: number): void => {
+  const push = (outcome: Outcome, started: number, now: number): void => {
     if (buffer.length === 0) bufferSince = now;
     buffer.push(outcome);
+    bufferMs += now - started;
   };
 
   // Chunks received but not yet started.
@@ -241,7 +246,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       if (isThenable(outcome)) outcome = await outcome;
       running = null;
       const ended = performance.now();
-      push(outcome, ended);
+      push(outcome, started, ended);
       // A slow chunk's result goes at once unless two more chunks wait here: then the pool is not waiting
       // on it to send more work.
       if (ended - started >= FLUSH_AFTER_MS) {
@@ -274,7 +279,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     dying = true;
     try {
       const moved: TransferListItem[] = [];
-      const batch = encodeOutcomes(buffer, moved);
+      const batch = encodeOutcomes(buffer, moved, bufferMs);
       port.post({ type: 'dying', running, batch, reason, code }, transferList(batch.numbers, moved));
     } catch {
       // Nothing more can be said; the pool learns of the death from the exit itself.
