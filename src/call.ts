@@ -2,7 +2,7 @@
 // (pool.ts holds the Python-facing API; this holds the feeding engine that map, starmap and imap share.)
 import { performance } from 'node:perf_hooks';
 import { type AsyncResult, failResult, fulfilResult } from './async-result.js';
-import { AdaptiveChunksize, ChunkReader, mergedChunksize, type Source } from './chunks.js';
+import { AdaptiveChunksize, ChunkReader, mergedChunksize, type PageCache, type Source } from './chunks.js';
 import { AbortError } from './errors.js';
 import type { ChunkJob, ChunkResult } from './executor.js';
 import type { FnRef } from './protocol.js';
@@ -47,6 +47,8 @@ export interface CallPlan {
    * not with maxtasksperchild (which counts chunks), a timeout or a signal (which act on one chunk).
    */
   merge: boolean;
+  /** Where a numeric input's shared pages come from; map gives them back once it has its results. */
+  pages: PageCache | null;
   /** Most chunks submitted but not yet consumed. Bounds read-ahead and memory. */
   window: number;
   timeout: number | null;
@@ -84,7 +86,7 @@ export class Call implements ChunkOwner {
   constructor(host: CallHost, plan: CallPlan, consumer: CallConsumer) {
     this.#host = host;
     this.#consumer = consumer;
-    this.#reader = new ChunkReader(plan.source);
+    this.#reader = new ChunkReader(plan.source, plan.pages);
     this.#adaptive = plan.chunksize === 'adaptive' ? new AdaptiveChunksize() : null;
     const length = this.#reader.length;
     this.#plan =
@@ -132,6 +134,14 @@ export class Call implements ChunkOwner {
     this.#plan.onProgress?.(this.#done, this.#reader.done ? this.#count : this.#reader.length);
     this.#consumer.chunk(info.seq, info.base, result.values);
     this.#feed();
+  }
+
+  /**
+   * Gives the input's shared pages back to the pool, for a consumer that has copied every result out of them.
+   * Only after end(): then every chunk has reported, so no worker can still write there.
+   */
+  recyclePages(): void {
+    if (this.#finished && this.#inflight.size === 0) this.#reader.recycle();
   }
 
   abort(error: unknown, stopRunning: boolean): void {

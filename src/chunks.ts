@@ -41,8 +41,46 @@ export function isSource(value: unknown): value is Source<unknown> {
   );
 }
 
-// Items per page of a numeric input's column (8 MiB).
+// Items per page of a numeric input's column (8 MiB of items, and as much again for results).
 const COLUMN_PAGE = 1 << 20;
+// Inputs from this many numbers on get whole pages, which a later map of any size up to a page can reuse.
+const FULL_PAGE_FROM = 1 << 16;
+// Free pages a pool keeps for its next maps (each 16 MiB of address space at most).
+const KEEP_PAGES = 2;
+
+/**
+ * The shared pages of a pool's numeric maps, kept once a map is done with them so that the next map reuses
+ * memory already mapped: a fresh page costs a page fault per 4 KiB the first time it is written, about as
+ * much as reading the numbers in. Only pages whose map finished are given back: every chunk of it has
+ * reported, so no worker can still write there.
+ */
+export class PageCache {
+  #free: SharedArrayBuffer[] = [];
+
+  /** A view of `size` numbers at the start of a free page that holds them, or of a new page. */
+  take(size: number): Float64Array {
+    let best = -1;
+    for (let i = 0; i < this.#free.length; i++) {
+      const capacity = this.#free[i]!.byteLength / 2 / Float64Array.BYTES_PER_ELEMENT;
+      const bestCapacity = best < 0 ? Number.POSITIVE_INFINITY : this.#free[best]!.byteLength;
+      if (capacity >= size && this.#free[i]!.byteLength < bestCapacity) best = i;
+    }
+    if (best >= 0) return new Float64Array(this.#free.splice(best, 1)[0]!, 0, size);
+    const capacity = size >= FULL_PAGE_FROM && size <= COLUMN_PAGE ? COLUMN_PAGE : size;
+    return sharedPage(capacity).subarray(0, size);
+  }
+
+  /** Pages no worker uses any more; the largest KEEP_PAGES are kept. */
+  give(pages: readonly SharedArrayBuffer[]): void {
+    this.#free.push(...pages);
+    this.#free.sort((a, b) => b.byteLength - a.byteLength);
+    this.#free.length = Math.min(this.#free.length, KEEP_PAGES);
+  }
+
+  clear(): void {
+    this.#free = [];
+  }
+}
 
 /** Copies array[start..end) into `into`; false at the first item that is not a number. */
 function readNumbers(array: readonly unknown[], start: number, end: number, into: Float64Array): boolean {
@@ -64,11 +102,16 @@ export class ChunkReader<T> {
   #numeric: boolean;
   #column: Float64Array | null = null;
   #columnAt = 0;
+  readonly #pages: PageCache | null;
+  /** Pages taken from #pages, to give back with recycle(). */
+  readonly #taken: SharedArrayBuffer[] = [];
   readonly #sync: Iterator<T> | null = null;
   readonly #async: AsyncIterator<T> | null = null;
   #done = false;
 
-  constructor(source: Source<T>) {
+  /** `pages`: where numeric pages come from and go back to (recycle); without it each page is new. */
+  constructor(source: Source<T>, pages: PageCache | null = null) {
+    this.#pages = pages;
     this.#numeric = Array.isArray(source) && typeof source[0] === 'number';
     if (Array.isArray(source)) {
       this.#array = source;
@@ -129,7 +172,12 @@ export class ChunkReader<T> {
     let column = this.#column;
     if (column === null || this.#columnAt + n > column.length) {
       const size = Math.max(n, Math.min(remaining, COLUMN_PAGE));
-      column = this.#column = sharedPage(size);
+      if (this.#pages) {
+        column = this.#column = this.#pages.take(size);
+        this.#taken.push(column.buffer as SharedArrayBuffer);
+      } else {
+        column = this.#column = sharedPage(size);
+      }
       this.#columnAt = 0;
     }
     const at = this.#columnAt;
@@ -149,6 +197,15 @@ export class ChunkReader<T> {
       items.push(step.value);
     }
     return items;
+  }
+
+  /**
+   * Gives the pages this reader filled back to its cache. Only once every chunk read from them has reported,
+   * and nothing reads the results there any more.
+   */
+  recycle(): void {
+    this.#pages?.give(this.#taken.splice(0));
+    this.#column = null;
   }
 
   /** Lets the input release its resources when the call stops early (a generator's finally runs). */

@@ -1,7 +1,7 @@
 // Pool: Python's multiprocessing.Pool API (apply, map, imap, starmap, close/join/terminate) and its lifecycle.
 import { AsyncResult, type Callbacks, failResult } from './async-result.js';
 import { ApplyCall, Call, type CallConsumer, type CallHost, type ChunkOwner } from './call.js';
-import { defaultChunksize, isSource, type Source } from './chunks.js';
+import { defaultChunksize, isSource, PageCache, type Source } from './chunks.js';
 import { AbortError, PoolStateError } from './errors.js';
 import type { ChunkResult, Executor } from './executor.js';
 import { ImapIterator } from './imap.js';
@@ -74,6 +74,8 @@ export class Pool implements AsyncDisposable {
   #stopped: Promise<void> | null = null;
   #joining: Promise<void> | null = null;
   #fatal: Error | null = null;
+  /** Shared pages of finished numeric maps, for the next ones (see PageCache). */
+  readonly #pages = new PageCache();
   readonly #host: CallHost = {
     reserve: (owner) => this.#reserve(owner),
     submit: (job) => this.#executor.submit(job),
@@ -222,6 +224,7 @@ export class Pool implements AsyncDisposable {
     // Every join() waits on the same promise, so concurrent calls all resolve.
     this.#joining ??= (async () => {
       if (this.#busy()) await new Promise<void>((resolve) => (this.#idle = resolve));
+      this.#pages.clear();
       this.#stopped ??= this.#executor.close();
       await this.#stopped;
       if (this.#state === 'closing') this.#state = 'closed';
@@ -243,6 +246,7 @@ export class Pool implements AsyncDisposable {
     );
     for (const owner of this.#everyOwner()) owner.abort(error, false);
     this.#idle?.();
+    this.#pages.clear();
     this.#stopped = this.#executor.terminate();
     await this.#stopped;
   }
@@ -370,6 +374,8 @@ export class Pool implements AsyncDisposable {
           end: (count) => {
             const results: unknown[] = new Array(count);
             for (const [base, values] of parts) copyInto(results, base, values);
+            parts.length = 0;
+            call.recyclePages();
             progress?.stop();
             fulfil(results);
           },
@@ -382,6 +388,7 @@ export class Pool implements AsyncDisposable {
               plan.chunksize ??
               (length === undefined ? 'adaptive' : defaultChunksize(length, this.processes)),
             merge: this.#options.executor.maxtasksperchild === null && plan.timeout === null && !plan.signal,
+            pages: this.#pages,
             window: length === undefined ? Math.max(16, 4 * this.processes) : Number.POSITIVE_INFINITY,
             onProgress: progress?.update,
           },
@@ -410,6 +417,7 @@ export class Pool implements AsyncDisposable {
         ...plan,
         chunksize: plan.chunksize ?? 1,
         merge: false,
+        pages: null,
         window: buffersize,
         onProgress: progress?.update,
       },

@@ -6,6 +6,7 @@ import {
   ChunkReader,
   defaultChunksize,
   mergedChunksize,
+  PageCache,
   ReorderBuffer,
 } from '../src/chunks.js';
 import { isSharedView, sharedResults } from '../src/protocol.js';
@@ -31,6 +32,49 @@ describe('chunks', () => {
     // Never below the chunksize, even when the input is too short to merge.
     assert.equal(mergedChunksize(1000, 5000, 2, 1e-6), 1000);
     assert.equal(mergedChunksize(7, 1_000_000, 2, 1e-5), 7 * 8928);
+  });
+
+  it('PageCache hands out whole pages for big inputs and reuses them once given back', () => {
+    const cache = new PageCache();
+    const small = cache.take(10);
+    assert.equal(small.length, 10);
+    assert.equal(small.buffer.byteLength, 2 * 10 * 8, 'a small input gets a page of its own size');
+    const big = cache.take(100_000);
+    assert.equal(big.length, 100_000);
+    assert.equal(big.buffer.byteLength, 2 * (1 << 20) * 8, 'a big one gets a whole page');
+    // Nothing is reused before it is given back.
+    assert.notEqual(cache.take(100_000).buffer, big.buffer);
+    cache.give([small.buffer as SharedArrayBuffer, big.buffer as SharedArrayBuffer]);
+    // The smallest free page that holds the request; a view of the requested length from its start.
+    const again = cache.take(8);
+    assert.equal(again.buffer, small.buffer);
+    assert.equal(again.length, 8);
+    const bigger = cache.take(1 << 20);
+    assert.equal(bigger.buffer, big.buffer);
+    assert.equal(cache.take(1 << 20).buffer === big.buffer, false, 'taken pages leave the cache');
+    // At most two pages are kept, the largest.
+    const pages = [cache.take(5), cache.take(6), cache.take(200_000)].map(
+      (p) => p.buffer as SharedArrayBuffer,
+    );
+    cache.give(pages);
+    assert.equal(cache.take(200_000).buffer, pages[2]);
+    assert.equal(cache.take(6).buffer, pages[1]);
+    assert.notEqual(cache.take(5).buffer, pages[0]);
+  });
+
+  it('ChunkReader takes numeric pages from its cache and gives them back on recycle()', () => {
+    const cache = new PageCache();
+    const reader = new ChunkReader(
+      Array.from({ length: 100 }, (_, i) => i),
+      cache,
+    );
+    const chunk = reader.readSync(60) as Float64Array;
+    reader.readSync(60);
+    reader.recycle();
+    const next = new ChunkReader([7, 8, 9], cache);
+    const reused = next.readSync(3) as Float64Array;
+    assert.equal(reused.buffer, chunk.buffer);
+    assert.deepEqual(Array.from(reused), [7, 8, 9]);
   });
 
   it('ChunkReader reads arrays, iterables and async iterables lazily', async () => {

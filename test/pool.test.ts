@@ -70,6 +70,42 @@ for (const context of CONTEXTS) {
       });
     });
 
+    it('numeric maps reuse shared pages only once done: back to back, at once, after a failure', async () => {
+      await withPool({ processes: 2, context }, async (pool) => {
+        const big = Array.from({ length: 300_000 }, (_, i) => i);
+        const small = Array.from({ length: 70_000 }, (_, i) => i * 3);
+        const add = (k: number) => big.map((x) => x + k);
+        // Back to back: each map's page goes back to the pool and the next one writes over it.
+        assert.deepEqual(await pool.map((x: number) => x + 1, big, 1000), add(1));
+        assert.deepEqual(await pool.map((x: number) => x + 2, big, 1000), add(2));
+        assert.deepEqual(
+          await pool.map((x: number) => x - 1, small, 500),
+          small.map((x) => x - 1),
+        );
+        // At once: two maps in flight never share a page.
+        const [a, b] = await Promise.all([
+          pool.map((x: number) => x + 3, big, 1000),
+          pool.map((x: number) => -x, small, 700),
+        ]);
+        assert.deepEqual(a, add(3));
+        assert.deepEqual(
+          b,
+          small.map((x) => -x),
+        );
+        // A map that fails keeps its page (its other chunks may still be running); the next one is unharmed.
+        const failing = pool.map(
+          (x: number) => {
+            if (x === 150_000) throw new RangeError('no');
+            return x;
+          },
+          big,
+          1000,
+        );
+        await assert.rejects(failing, RangeError);
+        assert.deepEqual(await pool.map((x: number) => x + 4, big, 1000), add(4));
+      });
+    });
+
     it('mapAsync fires callback once with the whole list, and is awaitable', async () => {
       await withPool({ processes: 2, context }, async (pool) => {
         const calls: number[][] = [];
