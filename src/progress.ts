@@ -1,5 +1,9 @@
 // Progress reporting for long calls: a callback, and a cli-progress bar on stderr when it is a terminal.
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+
+// cli-progress is loaded the first time a bar is drawn, not with mpool: importing it costs about 10 ms.
+const requireHere = createRequire(import.meta.url);
+let cliProgress: typeof import('cli-progress') | undefined;
 
 export interface Progress {
   /** Items finished so far. */
@@ -27,8 +31,9 @@ export function createProgress(options: ProgressOptions, label: string): Progres
       `Expected \`onProgress\` to be a function, got \`${String(onProgress)}\` (${typeof onProgress})`,
     );
   }
+  cliProgress ??= options.progress && process.stderr.isTTY ? requireHere('cli-progress') : undefined;
   const bar =
-    options.progress && process.stderr.isTTY
+    options.progress && process.stderr.isTTY && cliProgress
       ? new cliProgress.SingleBar(
           {
             stream: process.stderr,

@@ -400,6 +400,36 @@ describe('progress', () => {
     }
   });
 
+  it('progress: true draws a cli-progress bar on stderr only when stderr is a terminal', async () => {
+    const stderr = process.stderr as NodeJS.WriteStream & { isTTY: boolean };
+    const { isTTY, columns } = stderr;
+    const write = stderr.write;
+    const drawn: string[] = [];
+    const draw = async (tty: boolean) => {
+      drawn.length = 0;
+      Object.defineProperty(stderr, 'isTTY', { value: tty, configurable: true, writable: true });
+      Object.defineProperty(stderr, 'columns', { value: 100, configurable: true, writable: true });
+      stderr.write = ((chunk: string | Uint8Array) => {
+        drawn.push(String(chunk));
+        return true;
+      }) as typeof stderr.write;
+      try {
+        await withPool({ processes: 2 }, async (pool) => {
+          const xs = Array.from({ length: 50 }, (_, i) => i);
+          assert.deepEqual(await pool.map(sqr, xs, { chunksize: 5, progress: true }), xs.map(sqr));
+        });
+      } finally {
+        stderr.write = write;
+        Object.defineProperty(stderr, 'isTTY', { value: isTTY, configurable: true, writable: true });
+        Object.defineProperty(stderr, 'columns', { value: columns, configurable: true, writable: true });
+      }
+      return drawn.join('');
+    };
+    const bar = await draw(true);
+    assert.match(bar, /map .*100% \| 50\/50/);
+    assert.equal(await draw(false), '', 'nothing is drawn when stderr is not a terminal');
+  });
+
   it('a throwing onProgress is reported as a warning and does not fail the work', async () => {
     await withPool({ processes: 1 }, async (pool) => {
       const warnings: string[] = [];
