@@ -124,6 +124,9 @@ export class Call implements ChunkOwner {
     if (!info || this.#finished) return;
     this.#inflight.delete(id);
     if (!result.ok) {
+      // An error waits for its reader like a result does: it holds its place in the window until then, so
+      // an imap whose tasks fail reads no further ahead than one whose tasks succeed.
+      this.#held++;
       this.#consumer.chunkError(info.seq, result.error);
       this.#feed();
       return;

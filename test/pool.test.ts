@@ -206,6 +206,29 @@ for (const context of CONTEXTS) {
       });
     });
 
+    it('imap whose tasks all fail reads no further ahead while its errors are unread', async () => {
+      await withPool({ processes: 2, context }, async (pool) => {
+        let produced = 0;
+        function* naturals() {
+          for (let i = 0; ; i++) {
+            produced++;
+            yield i;
+          }
+        }
+        const it = pool.imapUnordered(
+          (x: number) => {
+            throw new RangeError(`bad ${x}`);
+          },
+          naturals(),
+          { buffersize: 4 },
+        );
+        // The call starts at once; nobody reads its errors yet, so the window fills and stays full.
+        await sleep(300);
+        assert.ok(produced <= 4 + 1, `produced ${produced} while errors sat unread`);
+        await assert.rejects(it.next(), RangeError);
+      });
+    });
+
     it('accepts async iterables and generators as input', async () => {
       await withPool({ processes: 2, context }, async (pool) => {
         async function* gen() {
