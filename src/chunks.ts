@@ -6,16 +6,16 @@ export function defaultChunksize(length: number, workers: number): number {
   return Math.max(1, Math.ceil(length / (4 * workers)));
 }
 
-// A map's chunks that each hold less work than this run together as one (see mergedChunksize).
-const MERGE_TARGET_MS = 1;
+// A map's chunks that each hold less work than this (as their worker measured it) run together as one.
+const MERGE_TARGET_MS = 0.25;
 // ...but every worker still gets at least this many chunks of the map, for balance.
 const MERGE_MIN_CHUNKS_PER_WORKER = 8;
 
 /**
  * The chunk size a map over `length` items really runs with: `chunksize`, or a whole multiple of it when its
- * chunks are measured to be tiny (`msPerItem`, from earlier chunks of the same function). A chunk of x => x * 2
- * over 1000 numbers is a few microseconds of work, less than the pool's own bookkeeping for it; merged, the
- * map costs the pool far less. Python calls chunksize approximate; results, their order and errors are the
+ * chunks are measured to be tiny (`msPerItem`, from earlier chunks of the same function): about
+ * MERGE_TARGET_MS of work each. A chunk of x => x * 2 over 1000 numbers is a few microseconds of work, less
+ * than the pool's own bookkeeping for it (some 10 us a chunk); merged, the map costs the pool far less. Python calls chunksize approximate; results, their order and errors are the
  * same either way.
  */
 export function mergedChunksize(

@@ -20,18 +20,19 @@ describe('chunks', () => {
   });
 
   it('mergedChunksize runs tiny chunks together, in whole chunks, keeping 8 a worker', () => {
-    // Unknown cost, or chunks of a millisecond or more: the chunksize asked for.
+    // Unknown cost, or chunks of a quarter of a millisecond or more: the chunksize asked for.
     assert.equal(mergedChunksize(1000, 1_000_000, 2, undefined), 1000);
-    assert.equal(mergedChunksize(1000, 1_000_000, 2, 0.001), 1000);
+    assert.equal(mergedChunksize(1000, 1_000_000, 2, 0.0003), 1000);
     assert.equal(mergedChunksize(10, 1_000_000, 2, 0.5), 10);
-    // 10 ns an item: a 1 ms chunk is 100,000 items, but 16 chunks (8 per worker) cap it at 62,000.
-    assert.equal(mergedChunksize(1000, 1_000_000, 2, 1e-5), 62_000);
-    assert.equal(mergedChunksize(1000, 10_000_000, 2, 9e-6), 111_000);
-    // 120 ns an item: 8 chunks of 1000 make about a millisecond.
-    assert.equal(mergedChunksize(1000, 10_000_000, 4, 1.2e-4), 8000);
+    // 9.9 ns an item: a quarter of a millisecond is 25 chunks of 1000.
+    assert.equal(mergedChunksize(1000, 1_000_000, 2, 9.9e-6), 25_000);
+    assert.equal(mergedChunksize(1000, 10_000_000, 2, 9e-6), 27_000);
+    // 1 ns an item would make chunks of 250,000, but 16 chunks (8 per worker) cap them at 62,000.
+    assert.equal(mergedChunksize(1000, 1_000_000, 2, 1e-6), 62_000);
+    assert.equal(mergedChunksize(1000, 10_000_000, 4, 3e-5), 8000);
     // Never below the chunksize, even when the input is too short to merge.
     assert.equal(mergedChunksize(1000, 5000, 2, 1e-6), 1000);
-    assert.equal(mergedChunksize(7, 1_000_000, 2, 1e-5), 7 * 8928);
+    assert.equal(mergedChunksize(7, 1_000_000, 2, 1e-6), 7 * 8928);
   });
 
   it('PageCache hands out whole pages for big inputs and reuses them once given back', () => {

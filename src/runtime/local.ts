@@ -76,9 +76,10 @@ const BATCH_MAX = 1024;
 const START_FAILURES_BEFORE_FATAL = 3;
 // Chunks measured shorter than this may be prefetched: a second batch sent before the first is done.
 const PREFETCH_BELOW_MS = 20;
-// A prefetched batch of chunks that take a millisecond or more holds about this much work, so that the worker
-// can return their results together (see HOLD_SLOW_MS in worker/loop.ts) and wake this thread less often:
-// with as many workers as cores, each wake-up here takes its time from a worker.
+// A prefetched batch of chunks that run a millisecond or more each (as their worker measured it: chunks that
+// cost mostly copying are not slow in this sense) holds about this much work, so that the worker can return
+// their results together (see HOLD_SLOW_MS in worker/loop.ts) and wake this thread less often: with as many
+// workers as cores, each wake-up here takes its time from a worker.
 const PREFETCH_SLOW_MS = 48;
 const SLOW_CHUNK_MS = 1;
 const NO_VALUES: readonly unknown[] = [];
@@ -276,7 +277,7 @@ export class LocalExecutor implements Executor {
     slot.lastAt = now;
     const fnId = slot.lastFn;
     if (fnId === undefined) return;
-    this.#costs.learn(fnId, busyMs / count, items > 0 ? workerMs / items : undefined);
+    this.#costs.learn(fnId, busyMs / count, count, workerMs, items);
   }
 
   #onExit(slot: Slot, exit: WorkerExit): void {
@@ -391,9 +392,10 @@ export class LocalExecutor implements Executor {
         room = Math.min(room, BATCH_MAX, Math.ceil(this.#queue.size / this.#slots.size));
         // A prefetched batch of slower chunks holds PREFETCH_SLOW_MS of work, less near the end of the queue,
         // so that no worker is left with a queue of its own while another runs dry.
-        if (prefetch && perChunk !== undefined && perChunk >= SLOW_CHUNK_MS) {
+        const runMs = this.#costs.runMs(first.fnId);
+        if (prefetch && runMs !== undefined && runMs >= SLOW_CHUNK_MS) {
           const tail = Math.floor(this.#queue.size / (2 * this.#slots.size));
-          room = Math.max(room, Math.min(Math.floor(PREFETCH_SLOW_MS / perChunk), tail));
+          room = Math.max(room, Math.min(Math.floor(PREFETCH_SLOW_MS / runMs), tail));
         }
         if (max !== null) room = Math.min(room, max - slot.tasksDone - owed);
         this.#sendBatch(slot, Math.max(1, room));

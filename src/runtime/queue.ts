@@ -64,6 +64,7 @@ export class RunQueue {
 export class ChunkCosts {
   readonly #ms = new Map<number, number>();
   readonly #itemMs = new Map<number, number>();
+  readonly #runMs = new Map<number, number>();
   readonly #reports = new Map<number, number>();
 
   /** Milliseconds per chunk of `fnId`, or undefined before its first report. */
@@ -80,9 +81,16 @@ export class ChunkCosts {
     return this.#itemMs.get(fnId);
   }
 
-  learn(fnId: number, perChunk: number, perItem: number | undefined): void {
+  /** Milliseconds a chunk of `fnId` runs in its worker, without any copying or waiting. */
+  runMs(fnId: number): number | undefined {
+    return this.#runMs.get(fnId);
+  }
+
+  /** `perChunk` as the pool sees it; `ranMs` and `items`: what the worker measured, for that many items. */
+  learn(fnId: number, perChunk: number, count: number, ranMs: number, items: number): void {
     smooth(this.#ms, fnId, perChunk);
-    if (perItem !== undefined) smooth(this.#itemMs, fnId, perItem);
+    smooth(this.#runMs, fnId, ranMs / count);
+    if (items > 0) smooth(this.#itemMs, fnId, ranMs / items);
     this.#reports.set(fnId, this.reports(fnId) + 1);
   }
 }
