@@ -43,8 +43,8 @@ export interface CallPlan {
   /** A fixed chunksize, or 'adaptive' for inputs of unknown length. */
   chunksize: number | 'adaptive';
   /**
-   * Whether tiny chunks of an input of known length may run together (mergedChunksize): map and starmap, but
-   * not with maxtasksperchild (which counts chunks), a timeout or a signal (which act on one chunk).
+   * Whether tiny chunks of an array of numbers may run together (mergedChunksize): map, but not with
+   * maxtasksperchild (which counts chunks), a timeout or a signal (which act on one chunk).
    */
   merge: boolean;
   /** Where a numeric input's shared pages come from; map gives them back once it has its results. */
@@ -89,8 +89,10 @@ export class Call implements ChunkOwner {
     this.#reader = new ChunkReader(plan.source, plan.pages);
     this.#adaptive = plan.chunksize === 'adaptive' ? new AdaptiveChunksize() : null;
     const length = this.#reader.length;
+    // Only numbers: they cost next to nothing to copy, so a tiny chunk of them is mostly the pool's own
+    // overhead. A chunk of objects costs its copying, which merging would only make coarser.
     this.#plan =
-      plan.merge && typeof plan.chunksize === 'number' && length !== undefined
+      plan.merge && this.#reader.numeric && typeof plan.chunksize === 'number' && length !== undefined
         ? {
             ...plan,
             chunksize: mergedChunksize(plan.chunksize, length, host.workers(), host.msPerItem(plan.fnId)),

@@ -125,6 +125,11 @@ export class ChunkReader<T> {
     }
   }
 
+  /** Whether the input is an array read as numbers (so far: it stops being one at its first non-number). */
+  get numeric(): boolean {
+    return this.#numeric;
+  }
+
   /** The input's length when it is known up front (arrays), else undefined. */
   get length(): number | undefined {
     return this.#array?.length;

@@ -403,22 +403,31 @@ describe('progress', () => {
     const double = (x: number) => x * 2;
     const xs = Array.from({ length: 200_000 }, (_, i) => i);
     const expected = xs.map(double);
+    // Chunks of 20 numbers: a few microseconds of work each, far below the quarter millisecond.
+    const chunks = xs.length / 20;
     for (const maxtasksperchild of [null, 1_000_000]) {
       await withPool({ processes: 2, maxtasksperchild }, async (pool) => {
         let first = 0;
-        assert.deepEqual(await pool.map(double, xs, { chunksize: 100, onProgress: () => first++ }), expected);
-        assert.equal(first, 2000, 'the first call knows no cost yet: every chunk on its own');
+        assert.deepEqual(await pool.map(double, xs, { chunksize: 20, onProgress: () => first++ }), expected);
+        assert.equal(first, chunks, 'the first call knows no cost yet: every chunk on its own');
         let second = 0;
-        assert.deepEqual(
-          await pool.map(double, xs, { chunksize: 100, onProgress: () => second++ }),
-          expected,
-        );
-        if (maxtasksperchild === null) assert.ok(second < 2000 && second >= 16, `${second} progress steps`);
-        else assert.equal(second, 2000, 'maxtasksperchild counts the chunks asked for');
+        assert.deepEqual(await pool.map(double, xs, { chunksize: 20, onProgress: () => second++ }), expected);
+        if (maxtasksperchild === null) assert.ok(second < chunks && second >= 16, `${second} progress steps`);
+        else assert.equal(second, chunks, 'maxtasksperchild counts the chunks asked for');
         // A timeout acts on one chunk: those are never merged either.
         let timed = 0;
-        await pool.map(double, xs, { chunksize: 100, timeout: 60_000, onProgress: () => timed++ });
-        assert.equal(timed, 2000);
+        const few = xs.slice(0, 2000);
+        await pool.map(double, few, { chunksize: 20, timeout: 60_000, onProgress: () => timed++ });
+        assert.equal(timed, 100);
+        // Nor are chunks of anything but numbers: their copying, not the pool, is what they cost.
+        const words = xs.slice(0, 20_000).map(String);
+        const length = (w: string) => w.length;
+        for (let round = 0; round < 2; round++) {
+          let steps = 0;
+          const out = await pool.map(length, words, { chunksize: 100, onProgress: () => steps++ });
+          assert.deepEqual(out, words.map(length));
+          assert.equal(steps, 200);
+        }
       });
     }
   });

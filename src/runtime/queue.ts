@@ -88,15 +88,18 @@ export class ChunkCosts {
 
   /** `perChunk` as the pool sees it; `ranMs` and `items`: what the worker measured, for that many items. */
   learn(fnId: number, perChunk: number, count: number, ranMs: number, items: number): void {
-    smooth(this.#ms, fnId, perChunk);
-    smooth(this.#runMs, fnId, ranMs / count);
-    if (items > 0) smooth(this.#itemMs, fnId, ranMs / items);
+    smooth(this.#ms, fnId, perChunk, 0.3);
+    // A worker's own times are steadier, except for a GC pause or preemption inside a chunk: those move
+    // these estimates only a little.
+    smooth(this.#runMs, fnId, ranMs / count, 0.1);
+    if (items > 0) smooth(this.#itemMs, fnId, ranMs / items, 0.1);
     this.#reports.set(fnId, this.reports(fnId) + 1);
   }
 }
 
-// Believe good news at once (the first chunk pays for compiling and loading), bad news gradually.
-function smooth(estimates: Map<number, number>, fnId: number, sample: number): void {
+// Believe good news at once (the first chunk pays for compiling and loading), bad news gradually: with
+// weight `bad`.
+function smooth(estimates: Map<number, number>, fnId: number, sample: number, bad: number): void {
   const old = estimates.get(fnId);
-  estimates.set(fnId, old === undefined || sample < old ? sample : old * 0.7 + sample * 0.3);
+  estimates.set(fnId, old === undefined || sample < old ? sample : old * (1 - bad) + sample * bad);
 }
