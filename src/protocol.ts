@@ -33,6 +33,11 @@ export interface ChunkBatch {
   pages: SharedArrayBuffer[] | null;
   /** For each SHARED chunk: page index × 2^32 + its first item's index in that page. */
   offsets: Float64Array | null;
+  /**
+   * Whether the pool sent this batch well ahead (slow chunks, see PREFETCH_SLOW_MS in runtime/local.ts): then
+   * it is not waiting on these chunks' results to send more, and the worker may hold them a while.
+   */
+  hold: boolean;
 }
 
 /** How a chunk's items travel in a ChunkBatch. */
@@ -110,6 +115,8 @@ export interface ChunkOut {
   items: ArrayLike<unknown>;
   /** The first chunk of its batch: results held so far go out before it starts. */
   first: boolean;
+  /** From a batch sent well ahead: its results may be held (see ChunkBatch.hold). */
+  hold: boolean;
 }
 
 /** An outcome as the worker produces it (a Float64Array: results written to the chunk's shared page). */
@@ -125,6 +132,7 @@ export function encodeChunks(
   chunks: readonly ChunkIn[],
   moved: TransferListItem[],
   share: boolean,
+  hold = false,
 ): ChunkBatch {
   const n = chunks.length;
   const ids = new Float64Array(n);
@@ -173,7 +181,7 @@ export function encodeChunks(
       items[i] = packed.n;
     }
   }
-  return { ids, fnIds, bases, kinds, items, numbers: packer.finish(), pages, offsets };
+  return { ids, fnIds, bases, kinds, items, numbers: packer.finish(), pages, offsets, hold };
 }
 
 /** Reads chunks back out of their columns. */
@@ -207,6 +215,7 @@ export function decodeChunks(batch: ChunkBatch, each: (chunk: ChunkOut) => void)
       star: kind === ChunkKind.STAR || kind === ChunkKind.APPLY,
       items: list,
       first: i === 0,
+      hold: batch.hold,
     });
   }
 }

@@ -75,8 +75,16 @@ const busy = inline((ms: number) => {
   return ms;
 });
 
-/** Sends `count` one-item chunks of busy(ms) in one batch; returns the results message by message. */
-async function slowChunks(h: ReturnType<typeof harness>, count: number, ms: number): Promise<number[][]> {
+/**
+ * Sends `count` one-item chunks of busy(ms) in one batch, as one sent well ahead (`hold`) or not; returns the
+ * results message by message.
+ */
+async function slowChunks(
+  h: ReturnType<typeof harness>,
+  count: number,
+  ms: number,
+  hold = true,
+): Promise<number[][]> {
   const chunks = Array.from({ length: count }, (_, i) => ({
     id: i,
     fnId: 1,
@@ -85,7 +93,7 @@ async function slowChunks(h: ReturnType<typeof harness>, count: number, ms: numb
     items: [ms],
   }));
   const moved: TransferListItem[] = [];
-  const batch = encodeChunks(chunks, moved, true);
+  const batch = encodeChunks(chunks, moved, true, hold);
   h.send({ type: 'run', fns: [[1, busy]], batch }, transferList(batch.numbers, moved));
   const messages: number[][] = [];
   for (let got = 0; got < count; ) {
@@ -165,7 +173,15 @@ describe('wire format', () => {
       Array.from(back[0]!.items),
       Array.from({ length: 10 }, (_, i) => i),
     );
-    assert.deepEqual(back[2], { id: 3, fn: 8, base: 0, star: true, items: [[1, 2]], first: false });
+    assert.deepEqual(back[2], {
+      id: 3,
+      fn: 8,
+      base: 0,
+      star: true,
+      items: [[1, 2]],
+      first: false,
+      hold: false,
+    });
     assert.equal(back[0]!.first, true);
   });
 
@@ -324,6 +340,8 @@ describe('worker loop', () => {
       `results came in ${messages.length} messages: ${JSON.stringify(messages)}`,
     );
     assert.ok(messages.length >= 2, 'results are sent before the last waiting chunk starts');
+    // A batch the pool did not send ahead: it may be waiting on each result, so each goes at once.
+    assert.deepEqual(await slowChunks(h, 3, 2, false), [[0], [1], [2]]);
     h.port.close();
   });
 

@@ -393,12 +393,13 @@ export class LocalExecutor implements Executor {
         // A prefetched batch of slower chunks holds PREFETCH_SLOW_MS of work, less near the end of the queue,
         // so that no worker is left with a queue of its own while another runs dry.
         const runMs = this.#costs.runMs(first.fnId);
-        if (prefetch && runMs !== undefined && runMs >= SLOW_CHUNK_MS) {
+        const deep = prefetch && runMs !== undefined && runMs >= SLOW_CHUNK_MS;
+        if (deep) {
           const tail = Math.floor(this.#queue.size / (2 * this.#slots.size));
           room = Math.max(room, Math.min(Math.floor(PREFETCH_SLOW_MS / runMs), tail));
         }
         if (max !== null) room = Math.min(room, max - slot.tasksDone - owed);
-        this.#sendBatch(slot, Math.max(1, room));
+        this.#sendBatch(slot, Math.max(1, room), deep);
       }
     }
   }
@@ -415,7 +416,8 @@ export class LocalExecutor implements Executor {
     return performance.now() - slot.lastAt <= expected * 1.5 + 0.2;
   }
 
-  #sendBatch(slot: Slot, room: number): void {
+  /** `deep`: the batch goes well ahead of need (see PREFETCH_SLOW_MS), so its results may be held. */
+  #sendBatch(slot: Slot, room: number, deep: boolean): void {
     const jobs: ChunkJob[] = [];
     while (jobs.length < room) {
       const next = this.#queue.peek();
@@ -434,7 +436,7 @@ export class LocalExecutor implements Executor {
     }
     const moved: TransferListItem[] = [];
     try {
-      const batch = encodeChunks(jobs, moved, slot.handle.sharesMemory);
+      const batch = encodeChunks(jobs, moved, slot.handle.sharesMemory, deep);
       slot.handle.send({ type: 'run', fns, batch }, transferList(batch.numbers, moved));
     } catch (err) {
       this.#sendApart(jobs, err);

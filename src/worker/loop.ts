@@ -41,10 +41,10 @@ export interface LoopOptions {
 // Results are batched to cut per-task cost, but held no longer than this, so a slow or dying chunk
 // that follows fast ones cannot strand their results.
 const FLUSH_AFTER_MS = 1;
-// Results of slower chunks (a millisecond or more each) are held while at least two more chunks wait here,
-// but no longer than this: every message wakes the pool's thread, which on a machine with as many workers
-// as cores takes its time from a worker. Before the last waiting chunk starts they go, so the pool can send
-// more work while that chunk runs.
+// Results of slower chunks (a millisecond or more each) from batches the pool sent well ahead are held while
+// at least two more chunks wait here, but no longer than this: every message wakes the pool's thread, which
+// on a machine with as many workers as cores takes its time from a worker. Before the last waiting chunk
+// starts they go, so the pool can send more work while that chunk runs.
 const HOLD_SLOW_MS = 20;
 // Work taken synchronously between chunks starves the event loop (a task's own timers, say), so after this
 // long the loop lets the next message come the ordinary way.
@@ -231,7 +231,12 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     if (pumping || !initialized) return;
     pumping = true;
     const turnAt = performance.now();
-    while (head < queue.length || takeWaiting(turnAt)) {
+    for (;;) {
+      if (head >= queue.length) {
+        // Results go before waiting work is taken in: copying in a large batch takes a while.
+        if (!holding) flush();
+        if (!takeWaiting(turnAt)) break;
+      }
       const chunk = queue[head]!;
       queue[head++] = undefined as unknown as Chunk;
       const started = performance.now();
@@ -247,11 +252,11 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       running = null;
       const ended = performance.now();
       push(outcome, started, ended);
-      // A slow chunk's result goes at once unless two more chunks wait here: then the pool is not waiting
-      // on it to send more work.
+      // A slow chunk's result goes at once, unless the pool sent its batch well ahead and two more chunks
+      // wait here: then the pool is not waiting on it to send more work.
       if (ended - started >= FLUSH_AFTER_MS) {
-        takeWaiting(turnAt, 2);
-        holding = waiting() >= 2 && ended - bufferSince < HOLD_SLOW_MS;
+        if (chunk.hold) takeWaiting(turnAt, 2);
+        holding = chunk.hold && waiting() >= 2 && ended - bufferSince < HOLD_SLOW_MS;
         if (!holding) flush();
       }
     }
