@@ -22,7 +22,8 @@ import {
   transferList,
 } from '../protocol.js';
 import { findUncloneable } from './clone.js';
-import { ChunkCosts, RunQueue } from './queue.js';
+import { RunQueue } from './queue.js';
+import { batchRoom, ChunkCosts, canPrefetch } from './schedule.js';
 
 /** One worker as a runtime gives it to the local executor: thread or process, the executor cannot tell. */
 export interface WorkerHandle {
@@ -70,18 +71,7 @@ interface Slot {
   killed: boolean;
 }
 
-// A batch holds about this much work, so per-message cost is amortised but no worker hoards the queue.
-const BATCH_TARGET_MS = 2;
-const BATCH_MAX = 1024;
 const START_FAILURES_BEFORE_FATAL = 3;
-// Chunks measured shorter than this may be prefetched: a second batch sent before the first is done.
-const PREFETCH_BELOW_MS = 20;
-// A prefetched batch of chunks that run a millisecond or more each (as their worker measured it: chunks that
-// cost mostly copying are not slow in this sense) holds about this much work, so that the worker can return
-// their results together (see HOLD_SLOW_MS in worker/loop.ts) and wake this thread less often: with as many
-// workers as cores, each wake-up here takes its time from a worker.
-const PREFETCH_SLOW_MS = 48;
-const SLOW_CHUNK_MS = 1;
 const NO_VALUES: readonly unknown[] = [];
 
 export class LocalExecutor implements Executor {
@@ -386,37 +376,18 @@ export class LocalExecutor implements Executor {
           if (owed === 0) this.#stop(slot, 'it reached maxtasksperchild');
           continue;
         }
-        const perChunk = this.#costs.ms(first.fnId);
-        let room = perChunk === undefined ? 1 : Math.floor(BATCH_TARGET_MS / Math.max(perChunk, 0.001));
-        // A fair share of what is queued, counting busy workers too: an idle worker must not take it all.
-        room = Math.min(room, BATCH_MAX, Math.ceil(this.#queue.size / this.#slots.size));
-        // A prefetched batch of slower chunks holds PREFETCH_SLOW_MS of work, less near the end of the queue,
-        // so that no worker is left with a queue of its own while another runs dry.
-        const runMs = this.#costs.runMs(first.fnId);
-        const deep = prefetch && runMs !== undefined && runMs >= SLOW_CHUNK_MS;
-        if (deep) {
-          const tail = Math.floor(this.#queue.size / (2 * this.#slots.size));
-          room = Math.max(room, Math.min(Math.floor(PREFETCH_SLOW_MS / runMs), tail));
-        }
+        let { room, deep } = batchRoom(this.#costs, first, this.#queue.size, this.#slots.size, prefetch);
         if (max !== null) room = Math.min(room, max - slot.tasksDone - owed);
-        this.#sendBatch(slot, Math.max(1, room), deep);
+        this.#sendBatch(slot, room, deep);
       }
     }
   }
 
-  // Prefetch only short, untimed chunks: a timeout's clock must start when its chunk starts, and a long
-  // chunk queued behind another could wait while some other worker is free.
   #canPrefetch(slot: Slot, next: ChunkJob): boolean {
-    if (slot.state !== 'busy' || slot.batches.length !== 1 || slot.timed || next.exclusive) return false;
-    const perChunk = this.#costs.ms(next.fnId);
-    if (perChunk === undefined || perChunk >= PREFETCH_BELOW_MS) return false;
-    if (this.#costs.reports(next.fnId) < 2 * this.size) return false;
-    // A worker already running longer than its batch should take is on something slow: queue nothing behind it.
-    const expected = slot.batches[0]! * (this.#costs.ms(slot.lastFn ?? next.fnId) ?? perChunk);
-    return performance.now() - slot.lastAt <= expected * 1.5 + 0.2;
+    return slot.state === 'busy' && canPrefetch(this.#costs, slot, next, this.size, performance.now());
   }
 
-  /** `deep`: the batch goes well ahead of need (see PREFETCH_SLOW_MS), so its results may be held. */
+  /** `deep`: the batch goes well ahead of need (see batchRoom), so its results may be held. */
   #sendBatch(slot: Slot, room: number, deep: boolean): void {
     const jobs: ChunkJob[] = [];
     while (jobs.length < room) {

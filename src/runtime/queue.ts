@@ -1,6 +1,6 @@
-// The local executor's bookkeeping of what waits and what it costs: the run queue (chunks in submission
-// order, behind a front lane for chunks that must go first: ones whose worker died before starting them,
-// retries, and the rest of a batch that could not be sent), and each function's measured chunk cost.
+// The local executor's run queue: chunks in submission order, behind a front lane for chunks that must go
+// first (ones whose worker died before starting them, retries, and the rest of a batch that could not be
+// sent).
 import type { ChunkJob } from '../executor.js';
 
 export class RunQueue {
@@ -55,51 +55,4 @@ export class RunQueue {
     this.#head = 0;
     this.#front = [];
   }
-}
-
-/**
- * What a chunk of each function costs, as the pool sees it (time between a worker's reports, copying
- * included), and how many reports that estimate rests on.
- */
-export class ChunkCosts {
-  readonly #ms = new Map<number, number>();
-  readonly #itemMs = new Map<number, number>();
-  readonly #runMs = new Map<number, number>();
-  readonly #reports = new Map<number, number>();
-
-  /** Milliseconds per chunk of `fnId`, or undefined before its first report. */
-  ms(fnId: number): number | undefined {
-    return this.#ms.get(fnId);
-  }
-
-  reports(fnId: number): number {
-    return this.#reports.get(fnId) ?? 0;
-  }
-
-  /** Milliseconds per item of `fnId`, or undefined before its first report. */
-  msPerItem(fnId: number): number | undefined {
-    return this.#itemMs.get(fnId);
-  }
-
-  /** Milliseconds a chunk of `fnId` runs in its worker, without any copying or waiting. */
-  runMs(fnId: number): number | undefined {
-    return this.#runMs.get(fnId);
-  }
-
-  /** `perChunk` as the pool sees it; `ranMs` and `items`: what the worker measured, for that many items. */
-  learn(fnId: number, perChunk: number, count: number, ranMs: number, items: number): void {
-    smooth(this.#ms, fnId, perChunk, 0.3);
-    // A worker's own times are steadier, except for a GC pause or preemption inside a chunk: those move
-    // these estimates only a little.
-    smooth(this.#runMs, fnId, ranMs / count, 0.1);
-    if (items > 0) smooth(this.#itemMs, fnId, ranMs / items, 0.1);
-    this.#reports.set(fnId, this.reports(fnId) + 1);
-  }
-}
-
-// Believe good news at once (the first chunk pays for compiling and loading), bad news gradually: with
-// weight `bad`.
-function smooth(estimates: Map<number, number>, fnId: number, sample: number, bad: number): void {
-  const old = estimates.get(fnId);
-  estimates.set(fnId, old === undefined || sample < old ? sample : old * (1 - bad) + sample * bad);
 }

@@ -1,0 +1,121 @@
+// How much work each worker gets: batch sizes and prefetching, from each function's measured costs. The
+// local executor owns the workers and the messages; this decides, from what it measured, how many chunks go.
+import type { ChunkJob } from '../executor.js';
+
+// A batch holds about this much work, so per-message cost is amortised but no worker hoards the queue.
+const BATCH_TARGET_MS = 2;
+const BATCH_MAX = 1024;
+// Chunks measured shorter than this may be prefetched: a second batch sent before the first is done.
+const PREFETCH_BELOW_MS = 20;
+// A prefetched batch of chunks that run a millisecond or more each (as their worker measured it: chunks that
+// cost mostly copying are not slow in this sense) holds about this much work, so that the worker can return
+// their results together (see HOLD_SLOW_MS in worker/loop.ts) and wake the pool's thread less often: with as
+// many workers as cores, each wake-up there takes its time from a worker.
+const PREFETCH_SLOW_MS = 48;
+const SLOW_CHUNK_MS = 1;
+
+/**
+ * What a chunk of each function costs, as the pool sees it (time between a worker's reports, copying
+ * included), and how many reports that estimate rests on.
+ */
+export class ChunkCosts {
+  readonly #ms = new Map<number, number>();
+  readonly #itemMs = new Map<number, number>();
+  readonly #runMs = new Map<number, number>();
+  readonly #reports = new Map<number, number>();
+
+  /** Milliseconds per chunk of `fnId`, or undefined before its first report. */
+  ms(fnId: number): number | undefined {
+    return this.#ms.get(fnId);
+  }
+
+  reports(fnId: number): number {
+    return this.#reports.get(fnId) ?? 0;
+  }
+
+  /** Milliseconds per item of `fnId`, or undefined before its first report. */
+  msPerItem(fnId: number): number | undefined {
+    return this.#itemMs.get(fnId);
+  }
+
+  /** Milliseconds a chunk of `fnId` runs in its worker, without any copying or waiting. */
+  runMs(fnId: number): number | undefined {
+    return this.#runMs.get(fnId);
+  }
+
+  /** `perChunk` as the pool sees it; `ranMs` and `items`: what the worker measured, for that many items. */
+  learn(fnId: number, perChunk: number, count: number, ranMs: number, items: number): void {
+    smooth(this.#ms, fnId, perChunk, 0.3);
+    // A worker's own times are steadier, except for a GC pause or preemption inside a chunk: those move
+    // these estimates only a little.
+    smooth(this.#runMs, fnId, ranMs / count, 0.1);
+    if (items > 0) smooth(this.#itemMs, fnId, ranMs / items, 0.1);
+    this.#reports.set(fnId, this.reports(fnId) + 1);
+  }
+}
+
+// Believe good news at once (the first chunk pays for compiling and loading), bad news gradually: with
+// weight `bad`.
+function smooth(estimates: Map<number, number>, fnId: number, sample: number, bad: number): void {
+  const old = estimates.get(fnId);
+  estimates.set(fnId, old === undefined || sample < old ? sample : old * (1 - bad) + sample * bad);
+}
+
+/** What the policy needs to know of one worker. */
+export interface SlotLoad {
+  /** Outcomes still owed by each batch sent, oldest first. */
+  batches: readonly number[];
+  /** Whether a batch in flight carries a timeout. */
+  timed: boolean;
+  /** When the worker last reported (or started on an empty queue). */
+  lastAt: number;
+  /** The function of the latest batch sent. */
+  lastFn: number | undefined;
+}
+
+/**
+ * Whether a busy worker may get a second batch now. Only short, untimed chunks: a timeout's clock must start
+ * when its chunk starts, and a long chunk queued behind another could wait while some other worker is free.
+ * And only once the estimate rests on a few reports from every worker.
+ */
+export function canPrefetch(
+  costs: ChunkCosts,
+  slot: SlotLoad,
+  next: ChunkJob,
+  workers: number,
+  now: number,
+): boolean {
+  if (slot.batches.length !== 1 || slot.timed || next.exclusive) return false;
+  const perChunk = costs.ms(next.fnId);
+  if (perChunk === undefined || perChunk >= PREFETCH_BELOW_MS) return false;
+  if (costs.reports(next.fnId) < 2 * workers) return false;
+  // A worker already running longer than its batch should take is on something slow: queue nothing behind it.
+  const expected = slot.batches[0]! * (costs.ms(slot.lastFn ?? next.fnId) ?? perChunk);
+  return now - slot.lastAt <= expected * 1.5 + 0.2;
+}
+
+/**
+ * How many chunks the next batch for one worker holds (at least 1), and whether it goes deep ahead of need
+ * (then the worker may hold its results: ChunkBatch.hold). `queued`: chunks waiting; `workers`: all of them.
+ */
+export function batchRoom(
+  costs: ChunkCosts,
+  next: ChunkJob,
+  queued: number,
+  workers: number,
+  prefetch: boolean,
+): { room: number; deep: boolean } {
+  const perChunk = costs.ms(next.fnId);
+  let room = perChunk === undefined ? 1 : Math.floor(BATCH_TARGET_MS / Math.max(perChunk, 0.001));
+  // A fair share of what is queued, counting busy workers too: an idle worker must not take it all.
+  room = Math.min(room, BATCH_MAX, Math.ceil(queued / workers));
+  // A prefetched batch of slower chunks holds PREFETCH_SLOW_MS of work, less near the end of the queue, so
+  // that no worker is left with a queue of its own while another runs dry.
+  const runMs = costs.runMs(next.fnId);
+  const deep = prefetch && runMs !== undefined && runMs >= SLOW_CHUNK_MS;
+  if (deep) {
+    const tail = Math.floor(queued / (2 * workers));
+    room = Math.max(room, Math.min(Math.floor(PREFETCH_SLOW_MS / runMs), tail));
+  }
+  return { room: Math.max(1, room), deep };
+}

@@ -1,0 +1,57 @@
+// The scheduling policy on its own: batch sizes, deep prefetch for slow chunks, and when to prefetch.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ChunkJob } from '../src/executor.js';
+import { batchRoom, ChunkCosts, canPrefetch } from '../src/runtime/schedule.js';
+
+const job = (fnId: number, exclusive = false): ChunkJob => ({
+  id: 1,
+  fnId,
+  fn: { kind: 'inline', source: '(x) => x', name: '' },
+  items: [1],
+  star: false,
+  base: 0,
+  timeout: null,
+  retries: 0,
+  exclusive,
+});
+
+/** Costs after `reports` reports of chunks of one item that took `perChunk` ms as the pool saw them and `ran` in the worker. */
+function costs(perChunk: number, ran: number, reports = 4): ChunkCosts {
+  const c = new ChunkCosts();
+  for (let i = 0; i < reports; i++) c.learn(1, perChunk, 1, ran, 1);
+  return c;
+}
+
+describe('schedule', () => {
+  it('batchRoom: one chunk before any estimate, about 2 ms of work after, a fair share at most', () => {
+    assert.deepEqual(batchRoom(new ChunkCosts(), job(1), 1000, 2, false), { room: 1, deep: false });
+    assert.deepEqual(batchRoom(costs(0.01, 0.005), job(1), 1000, 2, false), { room: 200, deep: false });
+    assert.deepEqual(batchRoom(costs(0.01, 0.005), job(1), 100, 2, false), { room: 50, deep: false });
+    assert.deepEqual(batchRoom(costs(0.0001, 0.0001), job(1), 1e6, 2, false), { room: 1024, deep: false });
+  });
+
+  it('batchRoom: a prefetched batch of slow chunks goes about 48 ms deep, shrinking near the end', () => {
+    // 4 ms chunks: a plain batch is one chunk; a prefetched one, 12 (48 ms), marked deep.
+    assert.deepEqual(batchRoom(costs(4, 4), job(1), 200, 2, false), { room: 1, deep: false });
+    assert.deepEqual(batchRoom(costs(4, 4), job(1), 200, 2, true), { room: 12, deep: true });
+    // Near the end of the queue: at most a quarter of what is left with 2 workers.
+    assert.deepEqual(batchRoom(costs(4, 4), job(1), 20, 2, true), { room: 5, deep: true });
+    assert.deepEqual(batchRoom(costs(4, 4), job(1), 3, 2, true), { room: 1, deep: true });
+    // Slow as the pool sees them, but quick to run (copying dominates): no deep prefetch.
+    assert.deepEqual(batchRoom(costs(4, 0.2), job(1), 200, 2, true), { room: 1, deep: false });
+  });
+
+  it('canPrefetch: short, untimed chunks with a steady estimate, behind a worker on time', () => {
+    const slot = { batches: [1], timed: false, lastAt: 1000, lastFn: 1 };
+    const c = costs(2, 2);
+    assert.equal(canPrefetch(c, slot, job(1), 2, 1001), true);
+    assert.equal(canPrefetch(new ChunkCosts(), slot, job(1), 2, 1001), false, 'no estimate yet');
+    assert.equal(canPrefetch(costs(2, 2, 3), slot, job(1), 2, 1001), false, 'too few reports');
+    assert.equal(canPrefetch(costs(25, 25), slot, job(1), 2, 1001), false, 'a long chunk');
+    assert.equal(canPrefetch(c, { ...slot, timed: true }, job(1), 2, 1001), false, 'behind a timeout');
+    assert.equal(canPrefetch(c, slot, job(1, true), 2, 1001), false, 'an exclusive chunk');
+    assert.equal(canPrefetch(c, { ...slot, batches: [1, 1] }, job(1), 2, 1001), false, 'one ahead already');
+    assert.equal(canPrefetch(c, slot, job(1), 2, 1004), false, 'running late: 4 ms on a 2 ms chunk');
+  });
+});
