@@ -32,3 +32,15 @@ export async function processGone(pid: number): Promise<boolean> {
     return true;
   }
 }
+
+/** An infinite generator of 0, 1, 2, … that counts how many items were pulled from it. */
+export function countedNaturals(): { items: Generator<number>; pulled: () => number } {
+  let pulled = 0;
+  function* naturals(): Generator<number> {
+    for (let i = 0; ; i++) {
+      pulled++;
+      yield i;
+    }
+  }
+  return { items: naturals(), pulled: () => pulled };
+}

@@ -62,6 +62,14 @@ function harness({ receive = false } = {}) {
   return { port: port1 as MessagePort, next, send, exited: () => exited, received };
 }
 
+/** A harness whose loop has initialized (no initializer) and said it is ready. */
+async function readyHarness(options: { receive?: boolean } = {}): Promise<ReturnType<typeof harness>> {
+  const h = harness(options);
+  h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });
+  assert.deepEqual(await h.next(), { type: 'ready' });
+  return h;
+}
+
 const inline = (fn: (...a: never[]) => unknown) => ({
   kind: 'inline' as const,
   source: fn.toString(),
@@ -329,9 +337,7 @@ describe('worker loop', () => {
   });
 
   it('returns the results of slow chunks together while two more wait, and in order', async () => {
-    const h = harness({ receive: true });
-    h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });
-    assert.deepEqual(await h.next(), { type: 'ready' });
+    const h = await readyHarness({ receive: true });
     const messages = await slowChunks(h, 6, 2);
     assert.deepEqual(messages.flat(), [0, 1, 2, 3, 4, 5]);
     // One message a chunk would wake the pool six times; the last waiting chunk always starts after a flush.
@@ -347,9 +353,7 @@ describe('worker loop', () => {
 
   it('takes work already waiting in the port without a turn of the event loop', async () => {
     for (const receive of [true, false]) {
-      const h = harness({ receive });
-      h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });
-      assert.deepEqual(await h.next(), { type: 'ready' });
+      const h = await readyHarness({ receive });
       const flag = Symbol.for('mpool.test.turned');
       const mark = inline(() => {
         const g = globalThis as Record<symbol, unknown>;
@@ -381,9 +385,7 @@ describe('worker loop', () => {
   });
 
   it('holds the results of slow chunks for 20 ms at most', async () => {
-    const h = harness({ receive: true });
-    h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });
-    assert.deepEqual(await h.next(), { type: 'ready' });
+    const h = await readyHarness({ receive: true });
     // Chunks of 12 ms: a third result would mean the first had waited 24 ms.
     const messages = await slowChunks(h, 6, 12);
     assert.deepEqual(messages.flat(), [0, 1, 2, 3, 4, 5]);
@@ -392,9 +394,7 @@ describe('worker loop', () => {
   });
 
   it('takes a stop that waits behind work without a turn of the event loop, after the work', async () => {
-    const h = harness({ receive: true });
-    h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });
-    assert.deepEqual(await h.next(), { type: 'ready' });
+    const h = await readyHarness({ receive: true });
     const messages = slowChunks(h, 3, 5);
     h.send({ type: 'stop' });
     assert.deepEqual((await messages).flat(), [0, 1, 2]);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AsyncResult, CallbackError, cpuCount, Pool, PoolStateError, transfer } from '../src/index.js';
 import { add, countCalls, init, initArgs, slowSqr, sqr, workerIdentity } from './fixtures/tasks.js';
-import { CONTEXTS, sleep, withPool } from './helpers.js';
+import { CONTEXTS, countedNaturals, sleep, withPool } from './helpers.js';
 
 for (const context of CONTEXTS) {
   describe(`Pool (${context})`, () => {
@@ -185,15 +185,9 @@ for (const context of CONTEXTS) {
 
     it('imap over an infinite generator reads only what is consumed', async () => {
       await withPool({ processes: 2, context }, async (pool) => {
-        let produced = 0;
-        function* naturals() {
-          for (let i = 0; ; i++) {
-            produced++;
-            yield i;
-          }
-        }
+        const naturals = countedNaturals();
         const got: number[] = [];
-        for await (const v of pool.imap(sqr, naturals(), { buffersize: 8 })) {
+        for await (const v of pool.imap(sqr, naturals.items, { buffersize: 8 })) {
           got.push(v);
           if (got.length === 50) break;
         }
@@ -202,29 +196,23 @@ for (const context of CONTEXTS) {
           Array.from({ length: 50 }, (_, i) => i * i),
         );
         await sleep(50);
-        assert.ok(produced <= 50 + 8 + 1, `produced ${produced}`);
+        assert.ok(naturals.pulled() <= 50 + 8 + 1, `produced ${naturals.pulled()}`);
       });
     });
 
     it('imap whose tasks all fail reads no further ahead while its errors are unread', async () => {
       await withPool({ processes: 2, context }, async (pool) => {
-        let produced = 0;
-        function* naturals() {
-          for (let i = 0; ; i++) {
-            produced++;
-            yield i;
-          }
-        }
+        const naturals = countedNaturals();
         const it = pool.imapUnordered(
           (x: number) => {
             throw new RangeError(`bad ${x}`);
           },
-          naturals(),
+          naturals.items,
           { buffersize: 4 },
         );
         // The call starts at once; nobody reads its errors yet, so the window fills and stays full.
         await sleep(300);
-        assert.ok(produced <= 4 + 1, `produced ${produced} while errors sat unread`);
+        assert.ok(naturals.pulled() <= 4 + 1, `produced ${naturals.pulled()} while errors sat unread`);
         await assert.rejects(it.next(), RangeError);
       });
     });
