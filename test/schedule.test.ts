@@ -35,8 +35,9 @@ describe('schedule', () => {
     // 4 ms chunks: a plain batch is one chunk; a prefetched one, 12 (48 ms), marked deep.
     assert.deepEqual(batchRoom(costs(4, 4), job(1), 200, 2, false), { room: 1, deep: false });
     assert.deepEqual(batchRoom(costs(4, 4), job(1), 200, 2, true), { room: 12, deep: true });
-    // Near the end of the queue: at most a quarter of what is left with 2 workers.
-    assert.deepEqual(batchRoom(costs(4, 4), job(1), 20, 2, true), { room: 5, deep: true });
+    // Near the end of the queue: at most a quarter of a worker's share of what is left.
+    assert.deepEqual(batchRoom(costs(4, 4), job(1), 40, 2, true), { room: 5, deep: true });
+    assert.deepEqual(batchRoom(costs(4, 4), job(1), 20, 2, true), { room: 2, deep: true });
     assert.deepEqual(batchRoom(costs(4, 4), job(1), 3, 2, true), { room: 1, deep: true });
     // Slow as the pool sees them, but quick to run (copying dominates): no deep prefetch.
     assert.deepEqual(batchRoom(costs(4, 0.2), job(1), 200, 2, true), { room: 1, deep: false });
