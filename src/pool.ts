@@ -366,6 +366,7 @@ export class Pool implements AsyncDisposable {
           chunkError: (_seq, error) => {
             progress?.stop();
             fail(error);
+            call.release(); // the error is read: its place in the window is free
           },
           fail: (error) => {
             progress?.stop();

@@ -384,6 +384,29 @@ describe('worker loop', () => {
     }
   });
 
+  it('does not hold results behind a chunk from a batch that was not sent ahead', async () => {
+    const h = await readyHarness({ receive: true });
+    const send = (ids: number[], ms: number[], hold: boolean) => {
+      const chunks = ids.map((id, k) => ({ id, fnId: 1, base: id, star: false, items: [ms[k]!] }));
+      h.send({ type: 'run', fns: [[1, busy]], batch: encodeChunks(chunks, [], true, hold) });
+    };
+    // A batch sent ahead (two chunks of 2 ms), then an ordinary one: two quick chunks and one of 60 ms.
+    send([0, 1], [2, 2], true);
+    send([2, 3, 4], [0, 0, 60], false);
+    const messages: number[][] = [];
+    while (messages.flat().length < 5) {
+      const m = await h.next();
+      if (m.type !== 'results') continue;
+      const ids: number[] = [];
+      decodeOutcomes(m.batch, (id) => ids.push(id));
+      messages.push(ids);
+    }
+    // The held results went before the ordinary batch began, not after its long chunk.
+    const last = messages.find((ids) => ids.includes(4))!;
+    assert.ok(!last.includes(0) && !last.includes(1), JSON.stringify(messages));
+    h.port.close();
+  });
+
   it('holds the results of slow chunks for 20 ms at most', async () => {
     const h = await readyHarness({ receive: true });
     // Chunks of 12 ms: a third result would mean the first had waited 24 ms.

@@ -217,6 +217,33 @@ for (const context of CONTEXTS) {
       });
     });
 
+    it('a map over a generator whose tasks all fail rejects, and the pool still joins', async () => {
+      await withPool({ processes: 2, context }, async (pool) => {
+        let closed = false;
+        function* items() {
+          try {
+            for (let i = 0; i < 100; i++) yield i;
+          } finally {
+            closed = true;
+          }
+        }
+        const failing = (x: number) => {
+          throw new RangeError(`bad ${x}`);
+        };
+        await assert.rejects(pool.map(failing, items()), RangeError);
+        pool.close();
+        // Every chunk's error frees its place in the window: the call reads its input to the end and ends.
+        let timer: NodeJS.Timeout | undefined;
+        const joined = await Promise.race([
+          pool.join().then(() => true),
+          new Promise<boolean>((resolve) => (timer = setTimeout(resolve, 10_000, false))),
+        ]);
+        clearTimeout(timer);
+        assert.equal(joined, true, 'join() settles');
+        assert.equal(closed, true);
+      });
+    });
+
     it('accepts async iterables and generators as input', async () => {
       await withPool({ processes: 2, context }, async (pool) => {
         async function* gen() {

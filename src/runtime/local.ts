@@ -395,6 +395,8 @@ export class LocalExecutor implements Executor {
       // An exclusive chunk (timeout or abortable) travels alone: its clock starts when it starts, and stopping
       // its worker stops nothing else.
       if (!next || (jobs.length > 0 && next.exclusive)) break;
+      // A batch sent deep ahead was sized for its first function's chunks: it takes no others.
+      if (deep && jobs.length > 0 && next.fnId !== jobs[0]!.fnId) break;
       jobs.push(this.#queue.take()!);
       if (next.exclusive) break;
     }

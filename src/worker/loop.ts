@@ -74,6 +74,8 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   let bufferMs = 0;
   /** Whether the buffer is held behind slow chunks (see HOLD_SLOW_MS). */
   let holding = false;
+  /** How long the last chunk ran: the guess at how long the next one will. */
+  let lastRunMs = 0;
   let running: number | null = null;
   let pumping = false;
   let stopping = false;
@@ -240,17 +242,21 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       const chunk = queue[head]!;
       queue[head++] = undefined as unknown as Chunk;
       const started = performance.now();
-      // Results go out before a new batch starts (the pool is waiting on them), or once held long enough;
-      // results held on purpose behind slow chunks wait for the rule below.
+      // Results go out before a new batch starts (the pool is waiting on them), or once held long enough.
+      // Results held on purpose behind slow chunks stay only for another chunk of a batch sent ahead, and only
+      // if, at the last chunk's pace, they would not pass HOLD_SLOW_MS: a chunk cannot be interrupted, so one
+      // that runs far longer than the last still delays them until it ends.
       if (buffer.length > 0) {
         const held = started - bufferSince;
-        if (holding ? held >= HOLD_SLOW_MS : chunk.first || held >= FLUSH_AFTER_MS) flush();
+        const keep = holding && chunk.hold && held + lastRunMs < HOLD_SLOW_MS;
+        if (!keep && (holding || chunk.first || held >= FLUSH_AFTER_MS)) flush();
       }
       running = chunk.id;
       let outcome = runChunk(chunk);
       if (isThenable(outcome)) outcome = await outcome;
       running = null;
       const ended = performance.now();
+      lastRunMs = ended - started;
       push(outcome, started, ended);
       // A slow chunk's result goes at once, unless the pool sent its batch well ahead and two more chunks
       // wait here: then the pool is not waiting on it to send more work.
