@@ -15,8 +15,8 @@ const MERGE_MIN_CHUNKS_PER_WORKER = 8;
  * The chunk size a map over `length` items really runs with: `chunksize`, or a whole multiple of it when its
  * chunks are measured to be tiny (`msPerItem`, from earlier chunks of the same function): about
  * MERGE_TARGET_MS of work each. A chunk of x => x * 2 over 1000 numbers is a few microseconds of work, less
- * than the pool's own bookkeeping for it (some 10 us a chunk); merged, the map costs the pool far less. Python calls chunksize approximate; results, their order and errors are the
- * same either way.
+ * than the pool's own bookkeeping for it (some 10 us a chunk); merged, the map costs the pool far less.
+ * Python calls chunksize approximate; results, their order and errors are the same either way.
  */
 export function mergedChunksize(
   chunksize: number,
@@ -57,15 +57,16 @@ const KEEP_PAGES = 2;
 export class PageCache {
   #free: SharedArrayBuffer[] = [];
 
-  /** A view of `size` numbers at the start of a free page that holds them, or of a new page. */
+  /** A view of `size` numbers at the start of the smallest free page that holds them, or of a new page. */
   take(size: number): Float64Array {
-    let best = -1;
-    for (let i = 0; i < this.#free.length; i++) {
-      const capacity = this.#free[i]!.byteLength / 2 / Float64Array.BYTES_PER_ELEMENT;
-      const bestCapacity = best < 0 ? Number.POSITIVE_INFINITY : this.#free[best]!.byteLength;
-      if (capacity >= size && this.#free[i]!.byteLength < bestCapacity) best = i;
+    // Free pages are kept largest first (give), so the last one that fits is the smallest.
+    for (let i = this.#free.length - 1; i >= 0; i--) {
+      const page = this.#free[i]!;
+      if (page.byteLength / 2 / Float64Array.BYTES_PER_ELEMENT >= size) {
+        this.#free.splice(i, 1);
+        return new Float64Array(page, 0, size);
+      }
     }
-    if (best >= 0) return new Float64Array(this.#free.splice(best, 1)[0]!, 0, size);
     const capacity = size >= FULL_PAGE_FROM && size <= COLUMN_PAGE ? COLUMN_PAGE : size;
     return sharedPage(capacity).subarray(0, size);
   }

@@ -41,7 +41,7 @@ export interface Executor {
   close(): Promise<void>;
   /** Stops the workers now; unsettled chunks are never reported. */
   terminate(): Promise<void>;
-  /** What one item of this function has cost so far (ms, as the pool sees it), once measured. */
+  /** What one item of this function has cost so far (ms, as its workers measured it), once measured. */
   msPerItem?(fnId: number): number | undefined;
 }
 

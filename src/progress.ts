@@ -31,9 +31,10 @@ export function createProgress(options: ProgressOptions, label: string): Progres
       `Expected \`onProgress\` to be a function, got \`${String(onProgress)}\` (${typeof onProgress})`,
     );
   }
-  cliProgress ??= options.progress && process.stderr.isTTY ? requireHere('cli-progress') : undefined;
+  const draw = Boolean(options.progress) && process.stderr.isTTY;
+  if (draw) cliProgress ??= requireHere('cli-progress') as typeof import('cli-progress');
   const bar =
-    options.progress && process.stderr.isTTY && cliProgress
+    draw && cliProgress
       ? new cliProgress.SingleBar(
           {
             stream: process.stderr,

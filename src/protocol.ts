@@ -34,7 +34,7 @@ export interface ChunkBatch {
   /** For each SHARED chunk: page index × 2^32 + its first item's index in that page. */
   offsets: Float64Array | null;
   /**
-   * Whether the pool sent this batch well ahead (slow chunks, see PREFETCH_SLOW_MS in runtime/local.ts): then
+   * Whether the pool sent this batch well ahead (slow chunks, see batchRoom in runtime/schedule.ts): then
    * it is not waiting on these chunks' results to send more, and the worker may hold them a while.
    */
   hold: boolean;

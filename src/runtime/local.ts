@@ -203,12 +203,10 @@ export class LocalExecutor implements Executor {
         this.#hooks.fatal(new InitializerError({ cause: deserializeError(message.error) }));
         return;
       case 'results': {
-        const { ids } = message.batch;
-        let items = 0;
-        for (let i = 0; i < ids.length; i++) items += slot.inflight.get(ids[i]!)?.items.length ?? 0;
-        this.#account(slot, ids.length);
-        this.#settleAll(slot, message.batch);
-        if (ids.length > 0) this.#learn(slot, ids.length, items, message.batch.ms);
+        const count = message.batch.ids.length;
+        this.#account(slot, count);
+        const items = this.#settleAll(slot, message.batch);
+        if (count > 0) this.#learn(slot, count, items, message.batch.ms);
         this.#afterProgress();
         return;
       }
@@ -223,11 +221,16 @@ export class LocalExecutor implements Executor {
     }
   }
 
-  #settleAll(slot: Slot, batch: OutcomeBatch): void {
+  /** Settles every outcome of a batch; returns how many items the chunks it settled held. */
+  #settleAll(slot: Slot, batch: OutcomeBatch): number {
+    let items = 0;
     decodeOutcomes(
       batch,
       (id, ok, valuesOrError) => {
-        if (!slot.inflight.delete(id)) return; // cancelled meanwhile
+        const job = slot.inflight.get(id);
+        if (!job) return; // cancelled meanwhile
+        slot.inflight.delete(id);
+        items += job.items.length;
         this.#hooks.settle(
           id,
           ok
@@ -236,10 +239,11 @@ export class LocalExecutor implements Executor {
         );
       },
       (id) => {
-        const items = slot.inflight.get(id)?.items;
-        return items && isSharedView(items) ? sharedResults(items) : NO_VALUES;
+        const sent = slot.inflight.get(id)?.items;
+        return sent && isSharedView(sent) ? sharedResults(sent) : NO_VALUES;
       },
     );
+    return items;
   }
 
   // Outcomes arrive in the order chunks were sent (cancelled ones too), so batches are paid off in order.

@@ -15,8 +15,8 @@ const PREFETCH_SLOW_MS = 48;
 const SLOW_CHUNK_MS = 1;
 
 /**
- * What a chunk of each function costs, as the pool sees it (time between a worker's reports, copying
- * included), and how many reports that estimate rests on.
+ * What each function costs: per chunk as the pool sees it (time between a worker's reports, copying
+ * included), per chunk and per item as its workers ran it, and how many reports these rest on.
  */
 export class ChunkCosts {
   readonly #ms = new Map<number, number>();
