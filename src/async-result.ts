@@ -1,4 +1,4 @@
-// AsyncResult: Python's handle on a pending call — get / wait / ready / successful — and awaitable.
+// AsyncResult: Python's handle on a pending call — get / wait / ready / successful — and a native Promise.
 import { CallbackError, NotReadyError, TimeoutError } from './errors.js';
 import { received } from './options.js';
 
@@ -23,19 +23,22 @@ function checkTimeout(timeout: unknown): number | undefined {
 export let fulfilResult: <T>(result: AsyncResult<T>, value: T) => void;
 export let failResult: <T>(result: AsyncResult<T>, error: unknown) => void;
 
+const ignore = (): void => {};
+
 /**
  * The pending result of an `*Async` call, as in Python. Timeouts are in milliseconds, and `get()` returns a
- * promise. It is also awaitable: `await pool.mapAsync(f, xs)` gives the list.
+ * promise. It is also a Promise itself: `await pool.mapAsync(f, xs)` gives the list, and
+ * `Promise.all(results)` waits for many.
+ *
+ * It is a native promise rather than a thenable so that `await` and `Promise.all` adopt it directly. A
+ * thenable costs each of them a wrapper promise, an extra microtask and a call of `then`: for 20,000
+ * applyAsync results in one Promise.all, that was about twice the time and 500 more bytes per pending
+ * result (see the note under the class on `constructor`).
  */
-export class AsyncResult<T> implements PromiseLike<T> {
+export class AsyncResult<T> extends Promise<T> {
   #state: 'pending' | 'fulfilled' | 'rejected' = 'pending';
-  #value: T | undefined;
-  #error: unknown;
-  // The promise is made only when someone waits: cheaper for many small tasks, and a failure read only
-  // through errorCallback never becomes an unhandled rejection.
-  #promise: Promise<T> | null = null;
-  #resolve: ((value: T) => void) | null = null;
-  #reject: ((error: unknown) => void) | null = null;
+  readonly #resolve: (value: T) => void;
+  readonly #reject: (error: unknown) => void;
   readonly #callbacks: Callbacks<T> | undefined;
 
   static {
@@ -51,6 +54,14 @@ export class AsyncResult<T> implements PromiseLike<T> {
     start?: (fulfil: (value: T) => void, fail: (error: unknown) => void) => void,
     callbacks?: Callbacks<T>,
   ) {
+    let resolve!: (value: T) => void;
+    let reject!: (error: unknown) => void;
+    super((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.#resolve = resolve;
+    this.#reject = reject;
     this.#callbacks = callbacks;
     start?.(
       (value) => this.#fulfil(value),
@@ -70,8 +81,7 @@ export class AsyncResult<T> implements PromiseLike<T> {
       }
     }
     this.#state = 'fulfilled';
-    this.#value = value;
-    this.#resolve?.(value);
+    this.#resolve(value);
   }
 
   #fail(error: unknown): void {
@@ -90,23 +100,13 @@ export class AsyncResult<T> implements PromiseLike<T> {
     this.#settleRejected(error);
   }
 
+  // A failure nobody waits for (read through errorCallback or successful(), or not at all) must not become
+  // an unhandled rejection, as Python's AsyncResult never raises unasked. So the result itself counts as
+  // handled; whoever does wait (await, then, get) still gets the error on their own promise.
   #settleRejected(error: unknown): void {
     this.#state = 'rejected';
-    this.#error = error;
-    this.#reject?.(error);
-  }
-
-  #settled(): Promise<T> {
-    if (this.#promise) return this.#promise;
-    if (this.#state === 'fulfilled') this.#promise = Promise.resolve(this.#value as T);
-    else if (this.#state === 'rejected') this.#promise = Promise.reject(this.#error);
-    else {
-      this.#promise = new Promise<T>((resolve, reject) => {
-        this.#resolve = resolve;
-        this.#reject = reject;
-      });
-    }
-    return this.#promise;
+    super.then(undefined, ignore);
+    this.#reject(error);
   }
 
   /**
@@ -115,7 +115,7 @@ export class AsyncResult<T> implements PromiseLike<T> {
    */
   get(timeout?: number): Promise<T> {
     const ms = checkTimeout(timeout);
-    const settled = this.#settled();
+    const settled = super.then();
     if (ms === undefined || this.#state !== 'pending') return settled;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => reject(new TimeoutError(ms)), ms);
@@ -135,7 +135,7 @@ export class AsyncResult<T> implements PromiseLike<T> {
   /** Resolves true once the result is ready, or false when `timeout` (ms) passes first. Never rejects. */
   wait(timeout?: number): Promise<boolean> {
     const ms = checkTimeout(timeout);
-    const settled = this.#settled().then(
+    const settled = super.then(
       () => true,
       () => true,
     );
@@ -159,12 +159,14 @@ export class AsyncResult<T> implements PromiseLike<T> {
     if (this.#state === 'pending') throw new NotReadyError();
     return this.#state === 'fulfilled';
   }
-
-  // biome-ignore lint/suspicious/noThenProperty: AsyncResult is deliberately awaitable.
-  then<A = T, B = never>(
-    onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
-    onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
-  ): Promise<A | B> {
-    return this.#settled().then(onfulfilled, onrejected);
-  }
 }
+
+// `await x` and `Promise.all` take a promise as it is only when its `constructor` is Promise itself;
+// otherwise they treat it as a foreign thenable. Saying Promise here also makes every promise derived from an
+// AsyncResult (then, catch, finally) a plain Promise, which is what those methods should return: an
+// AsyncResult is only ever made by the Pool. `instanceof AsyncResult` is unaffected.
+Object.defineProperty(AsyncResult.prototype, 'constructor', {
+  value: Promise,
+  writable: true,
+  configurable: true,
+});

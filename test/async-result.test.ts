@@ -33,6 +33,33 @@ describe('AsyncResult', () => {
     await assert.rejects(async () => await later(new RangeError('r'), 1, true), RangeError);
   });
 
+  it('is a native promise, so await and Promise.all take it as it is; what derives from it is a plain Promise', async () => {
+    const r = later(3, 1);
+    assert.ok(r instanceof Promise);
+    assert.ok(r instanceof AsyncResult);
+    // Promise.resolve returns a promise whose constructor is Promise unchanged: no thenable wrapping.
+    assert.equal(Promise.resolve(r), r);
+    const derived = r.then((v) => v + 1);
+    assert.equal(Object.getPrototypeOf(derived), Promise.prototype);
+    assert.deepEqual(await Promise.all([r, derived, r.get()]), [3, 4, 3]);
+  });
+
+  it('a failure that nobody waits for is not an unhandled rejection; waiting still gets it', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const r = new AsyncResult<number>((_f, reject) => reject(new Error('unread')));
+      await sleep(20);
+      assert.deepEqual(unhandled, []);
+      assert.equal(r.successful(), false);
+      await assert.rejects(r.get(), /unread/);
+      await assert.rejects(async () => await r, /unread/);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('a rejection read only through errorCallback does not crash the process', async () => {
     let seen: unknown;
     new AsyncResult<number>((_f, reject) => reject(new Error('quiet')), { errorCallback: (e) => (seen = e) });
