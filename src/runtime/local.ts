@@ -205,8 +205,8 @@ export class LocalExecutor implements Executor {
       case 'results': {
         const count = message.batch.ids.length;
         this.#account(slot, count);
-        const items = this.#settleAll(slot, message.batch);
-        if (count > 0) this.#learn(slot, count, items, message.batch.ms);
+        const { items, fnId } = this.#settleAll(slot, message.batch);
+        if (count > 0) this.#learn(slot, fnId, count, items, message.batch.ms);
         this.#afterProgress();
         return;
       }
@@ -221,9 +221,16 @@ export class LocalExecutor implements Executor {
     }
   }
 
-  /** Settles every outcome of a batch; returns how many items the chunks it settled held. */
-  #settleAll(slot: Slot, batch: OutcomeBatch): number {
+  /**
+   * Settles every outcome of a batch. Returns how many items the chunks it settled held, and their function:
+   * when they were of several, the one with the most chunks (undefined when none was still known).
+   */
+  #settleAll(slot: Slot, batch: OutcomeBatch): { items: number; fnId: number | undefined } {
     let items = 0;
+    let fnId: number | undefined;
+    let chunks = 0;
+    /** Chunks per function, once they differ. */
+    let mixed: Map<number, number> | undefined;
     decodeOutcomes(
       batch,
       (id, ok, valuesOrError) => {
@@ -231,6 +238,10 @@ export class LocalExecutor implements Executor {
         if (!job) return; // cancelled meanwhile
         slot.inflight.delete(id);
         items += job.items.length;
+        fnId ??= job.fnId;
+        if (job.fnId !== fnId) mixed ??= new Map([[fnId, chunks]]);
+        if (mixed) mixed.set(job.fnId, (mixed.get(job.fnId) ?? 0) + 1);
+        chunks++;
         this.#hooks.settle(
           id,
           ok
@@ -243,7 +254,8 @@ export class LocalExecutor implements Executor {
         return sent && isSharedView(sent) ? sharedResults(sent) : NO_VALUES;
       },
     );
-    return items;
+    if (mixed) for (const [id, count] of mixed) if (count > mixed.get(fnId!)!) fnId = id;
+    return { items, fnId };
   }
 
   // Outcomes arrive in the order chunks were sent (cancelled ones too), so batches are paid off in order.
@@ -263,13 +275,13 @@ export class LocalExecutor implements Executor {
   }
 
   // Cost per chunk as the pool sees it (time since the worker last reported, copying included), and per item
-  // as the worker measured it (`workerMs`). Cancelled chunks count as chunks but not as items: their items
-  // are no longer known here.
-  #learn(slot: Slot, count: number, items: number, workerMs: number): void {
+  // as the worker measured it (`workerMs`), credited to the function whose chunks reported (the latest batch
+  // sent may be of another). Cancelled chunks count as chunks but not as items: their items are no longer
+  // known here.
+  #learn(slot: Slot, fnId: number | undefined, count: number, items: number, workerMs: number): void {
     const now = performance.now();
     const busyMs = now - slot.lastAt;
     slot.lastAt = now;
-    const fnId = slot.lastFn;
     if (fnId === undefined) return;
     this.#costs.learn(fnId, busyMs / count, count, workerMs, items);
   }
