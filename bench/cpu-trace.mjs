@@ -5,17 +5,13 @@
 //   node bench/cpu-trace.mjs [iterations per task, default 170000] [rounds, default 3]
 import { readdirSync, readFileSync } from 'node:fs';
 import { Pool } from '../dist/index.js';
+import { spin } from './workers/work.mjs';
 
 const iters = Number(process.argv[2] ?? 170_000);
 const rounds = Number(process.argv[3] ?? 3);
 const N = 200;
 
-const spin = (n) => {
-  let acc = 0;
-  for (let i = 0; i < n; i++) acc = (acc + Math.sqrt(i + acc)) % 1e9;
-  return acc;
-};
-// The same loop, stamped.
+// spin's loop, stamped. It travels to the workers as source text, so it cannot call spin itself.
 const stamped = (n) => {
   const { performance } = globalThis;
   const start = performance.timeOrigin + performance.now();
