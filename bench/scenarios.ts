@@ -29,6 +29,8 @@ export interface Scenario {
   contenders: readonly string[];
   /** What each contender calls, and the peers' equivalent where they lack the API (printed under the table). */
   note: string;
+  /** Samples of each contender per round (default 1), for a scenario whose one sample is short and noisy. */
+  samplesPerRound?: number;
   /** Measures once: creates the pool through `create`, times the work, always shuts the pool down. */
   body(create: () => Promise<Runner>, p: Params): Promise<Timed>;
 }
@@ -135,6 +137,9 @@ export const SCENARIOS: readonly Scenario[] = [
     full: { n: 1, chunksize: 1 },
     quick: { n: 1, chunksize: 1 },
     contenders: ['mpool', 'mpool-src', 'mpool-process', ...PEERS, 'python'],
+    // One sample is well under a second, and a start-up time can be bimodal (piscina's came out at either
+    // about 25 or 33-39 ms in 20 samples): a median of 5 would hang on which mode 3 of them hit.
+    samplesPerRound: 3,
     note:
       "apply(x => x + 1, [1]) on a new pool; the library's import is done before the clock starts. mpool " +
       'rows measure the built dist/, as users run it; mpool-src runs src/ under tsx, where each worker thread ' +
