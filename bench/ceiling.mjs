@@ -19,7 +19,7 @@ if (!iters) {
   iters = Math.round((iters * 4 * 20) / (performance.now() - start));
 }
 
-// The same function, as source: a bare worker cannot import work.mjs's copy without a loader.
+// The same function, sent as source text, as mpool sends an inline function to its workers.
 const code = `const { parentPort } = require('node:worker_threads');
 const spin = ${spin.toString()};
 parentPort.on('message', ([count, n]) => {

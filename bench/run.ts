@@ -98,15 +98,17 @@ async function main(argv: string[]): Promise<number> {
   const started = Date.now();
   for (let round = 1; round <= rounds; round++) {
     for (const s of chosen) {
-      for (let k = 0; k < (s.samplesPerRound ?? 1); k++) {
-        for (const contender of shuffle(s.contenders.filter(wanted))) {
-          const sample = { round, ...(await measure(contender, s, paramsOf(s, contender), timeoutMs)) };
-          samples.push(sample);
-          const what = sample.ms === undefined ? `FAILED: ${sample.error}` : `${sample.ms.toFixed(1)} ms`;
-          const warn = sample.warnings.length ? `  (${sample.warnings.join('; ')})` : '';
-          const mb = Math.round(sample.peakRssKb / 1024);
-          console.error(`[round ${round}/${rounds}] ${s.name} ${contender}: ${what}, ${mb} MB${warn}`);
-        }
+      // Each pass over the contenders in its own shuffled order.
+      const order = Array.from({ length: s.samplesPerRound ?? 1 }, () =>
+        shuffle(s.contenders.filter(wanted)),
+      );
+      for (const contender of order.flat()) {
+        const sample = { round, ...(await measure(contender, s, paramsOf(s, contender), timeoutMs)) };
+        samples.push(sample);
+        const what = sample.ms === undefined ? `FAILED: ${sample.error}` : `${sample.ms.toFixed(1)} ms`;
+        const warn = sample.warnings.length ? `  (${sample.warnings.join('; ')})` : '';
+        const mb = Math.round(sample.peakRssKb / 1024);
+        console.error(`[round ${round}/${rounds}] ${s.name} ${contender}: ${what}, ${mb} MB${warn}`);
       }
     }
   }
