@@ -38,6 +38,34 @@ export interface ChunkBatch {
    * it is not waiting on these chunks' results to send more, and the worker may hold them a while.
    */
   hold: boolean;
+  /**
+   * For a batch sent deep ahead to a thread: one shared cell per chunk (see Claim), through which the worker
+   * claims each chunk as it starts it and the pool may take back the ones it has not started.
+   */
+  claims: Int32Array | null;
+}
+
+/**
+ * The states of a chunk's claim cell. A worker moves a cell from QUEUED to STARTED just before it runs the
+ * chunk; the pool moves it from QUEUED to REVOKED to take the chunk back (for an idle worker, or because the
+ * chunk was cancelled). Both use compare-and-exchange, so exactly one of them wins, and a revoked chunk never
+ * runs on that worker and is never reported by it.
+ */
+export const Claim = { QUEUED: 0, STARTED: 1, REVOKED: 2 } as const;
+
+/** Claim cells for `n` chunks, all QUEUED, in memory that the pool and a thread worker share. */
+export function claimCells(n: number): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(n * Int32Array.BYTES_PER_ELEMENT));
+}
+
+/** The worker's side: whether it may start the chunk (false: the pool took it back). */
+export function claim(cells: Int32Array, index: number): boolean {
+  return Atomics.compareExchange(cells, index, Claim.QUEUED, Claim.STARTED) === Claim.QUEUED;
+}
+
+/** The pool's side: whether it took the chunk back before its worker started it. */
+export function revoke(cells: Int32Array, index: number): boolean {
+  return Atomics.compareExchange(cells, index, Claim.QUEUED, Claim.REVOKED) === Claim.QUEUED;
 }
 
 /** How a chunk's items travel in a ChunkBatch. */
@@ -117,6 +145,9 @@ export interface ChunkOut {
   first: boolean;
   /** From a batch sent well ahead: its results may be held (see ChunkBatch.hold). */
   hold: boolean;
+  /** The batch's claim cells (see Claim), or null; this chunk's cell is at `index`. */
+  claims: Int32Array | null;
+  index: number;
 }
 
 /** An outcome as the worker produces it (a Float64Array: results written to the chunk's shared page). */
@@ -133,6 +164,7 @@ export function encodeChunks(
   moved: TransferListItem[],
   share: boolean,
   hold = false,
+  claims: Int32Array | null = null,
 ): ChunkBatch {
   const n = chunks.length;
   const ids = new Float64Array(n);
@@ -181,7 +213,7 @@ export function encodeChunks(
       items[i] = packed.n;
     }
   }
-  return { ids, fnIds, bases, kinds, items, numbers: packer.finish(), pages, offsets, hold };
+  return { ids, fnIds, bases, kinds, items, numbers: packer.finish(), pages, offsets, hold, claims };
 }
 
 /** Reads chunks back out of their columns. */
@@ -216,6 +248,8 @@ export function decodeChunks(batch: ChunkBatch, each: (chunk: ChunkOut) => void)
       items: list,
       first: i === 0,
       hold: batch.hold,
+      claims: batch.claims,
+      index: i,
     });
   }
 }

@@ -1,9 +1,12 @@
-// The local executor on its own, below the Pool: what it learns of each function's cost.
+// The local executor: what it learns of each function's cost (on its own, below the Pool), and how it takes
+// back chunks a thread worker has not started (through a Pool).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ChunkJob, ChunkResult } from '../src/executor.js';
 import { resolveOptions } from '../src/options.js';
 import { createExecutor } from '../src/runtime/index.js';
+import { busyIdentity } from './fixtures/tasks.js';
+import { withPool } from './helpers.js';
 
 // A chunk of `slow` runs about 8 ms; one of `fast`, microseconds.
 const SLOW = '(x) => { const end = Date.now() + 8; while (Date.now() < end); return x; }';
@@ -57,5 +60,40 @@ describe('local executor', () => {
     } finally {
       await executor.terminate();
     }
+  });
+
+  it('a thread that runs dry takes over the unstarted chunks of one held up by a long chunk', async () => {
+    await withPool({ processes: 2 }, async (pool) => {
+      // Enough reports of 3 ms chunks that the pool sends them deep ahead, each worker its share at once.
+      await pool.map(busyIdentity, Array(8).fill(3), 1);
+      // Chunk 0 holds its worker for 1.5 s; the other worker runs the 40 short ones in well under that.
+      const who = await pool.map(busyIdentity, [1500, ...Array(40).fill(3)], 1);
+      const held = who[0];
+      const behind = who.slice(1).filter((w) => w === held).length;
+      assert.equal(behind, 0, `${behind} short chunks waited behind the long one on its worker`);
+    });
+  });
+
+  it('breaking out of imap takes back the chunks its threads have not started, so they never run', async () => {
+    await withPool({ processes: 2 }, async (pool) => {
+      const counter = new Int32Array(new SharedArrayBuffer(4));
+      const count = (arg: { counter: Int32Array; ms: number }): number => {
+        const end = performance.now() + arg.ms;
+        while (performance.now() < end);
+        return Atomics.add(arg.counter, 0, 1);
+      };
+      const args = (n: number) => Array.from({ length: n }, () => ({ counter, ms: 3 }));
+      await pool.map(count, args(8), 1);
+      Atomics.store(counter, 0, 0);
+      let seen = 0;
+      for await (const _ of pool.imap(count, args(200), { chunksize: 1, buffersize: 200 })) {
+        if (++seen === 2) break;
+      }
+      // Joining waits for whatever the workers still run: a chunk not taken back would run now.
+      pool.close();
+      await pool.join();
+      const ran = Atomics.load(counter, 0);
+      assert.ok(ran < 100, `${ran} of 200 chunks ran after the consumer left`);
+    });
   });
 });

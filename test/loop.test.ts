@@ -13,12 +13,15 @@ import {
   type ChunkIn,
   ChunkKind,
   type ChunkOut,
+  Claim,
+  claimCells,
   decodeChunks,
   decodeOutcomes,
   encodeChunks,
   encodeOutcomes,
   type FnRef,
   OutcomeKind,
+  revoke,
   sharedPage,
   sharedResults,
   transferList,
@@ -189,6 +192,8 @@ describe('wire format', () => {
       items: [[1, 2]],
       first: false,
       hold: false,
+      claims: null,
+      index: 2,
     });
     assert.equal(back[0]!.first, true);
   });
@@ -311,6 +316,37 @@ describe('worker loop', () => {
     assert.ok(Object.is(mixed.values[2], -0));
     // Promises are awaited on the general path.
     assert.deepEqual(seen.get(3)!.values, [7.5, 8.5]);
+    h.port.close();
+  });
+
+  it('claims each chunk of a batch with claim cells before running it, and skips one the pool took back', async () => {
+    const h = await readyHarness({ receive: true });
+    const cells = claimCells(4);
+    // The pool takes back chunk 2 before the worker reaches it.
+    assert.equal(revoke(cells, 2), true);
+    const chunks = [0, 1, 2, 3].map((id) => ({ id, fnId: 1, base: id, star: false, items: [id] }));
+    const batch = encodeChunks(chunks, [], true, true, cells);
+    h.send({ type: 'run', fns: [[1, inline((x: number) => x * 10)]], batch });
+    const outcomes = new Map<number, unknown>();
+    while (outcomes.size < 3) {
+      const m = await h.next();
+      if (m.type === 'results')
+        decodeOutcomes(m.batch, (id, _ok, v) => outcomes.set(id, (v as unknown[])[0]));
+    }
+    assert.deepEqual(
+      [...outcomes],
+      [
+        [0, 0],
+        [1, 10],
+        [3, 30],
+      ],
+    );
+    assert.deepEqual(Array.from(cells), [Claim.STARTED, Claim.STARTED, Claim.REVOKED, Claim.STARTED]);
+    // Once started, a chunk cannot be taken back.
+    assert.equal(revoke(cells, 1), false);
+    // Nothing more comes for the revoked chunk.
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(h.received.length, 0);
     h.port.close();
   });
 

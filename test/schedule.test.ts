@@ -43,8 +43,17 @@ describe('schedule', () => {
     assert.deepEqual(batchRoom(costs(4, 0.2), job(1), 200, 2, true), { room: 1, deep: false });
   });
 
+  it('batchRoom: a thread, whose unstarted chunks can be taken back, gets its whole share of slow chunks', () => {
+    assert.deepEqual(batchRoom(costs(4, 4), job(1), 200, 2, true, true), { room: 100, deep: true });
+    assert.deepEqual(batchRoom(costs(4, 4), job(1), 3, 2, true, true), { room: 2, deep: true });
+    assert.deepEqual(batchRoom(costs(4, 4), job(1), 1e5, 2, true, true), { room: 1024, deep: true });
+    // Not prefetched, or not slow: as for any worker.
+    assert.deepEqual(batchRoom(costs(4, 4), job(1), 200, 2, false, true), { room: 1, deep: false });
+    assert.deepEqual(batchRoom(costs(4, 0.2), job(1), 200, 2, true, true), { room: 1, deep: false });
+  });
+
   it('canPrefetch: short, untimed chunks with a steady estimate, behind a worker on time', () => {
-    const slot = { batches: [1], timed: false, lastAt: 1000, lastFn: 1 };
+    const slot = { batches: [{ owed: 1 }], timed: false, lastAt: 1000, lastFn: 1 };
     const c = costs(2, 2);
     assert.equal(canPrefetch(c, slot, job(1), 2, 1001), true);
     assert.equal(canPrefetch(new ChunkCosts(), slot, job(1), 2, 1001), false, 'no estimate yet');
@@ -52,7 +61,14 @@ describe('schedule', () => {
     assert.equal(canPrefetch(costs(25, 25), slot, job(1), 2, 1001), false, 'a long chunk');
     assert.equal(canPrefetch(c, { ...slot, timed: true }, job(1), 2, 1001), false, 'behind a timeout');
     assert.equal(canPrefetch(c, slot, job(1, true), 2, 1001), false, 'an exclusive chunk');
-    assert.equal(canPrefetch(c, { ...slot, batches: [1, 1] }, job(1), 2, 1001), false, 'one ahead already');
+    assert.equal(
+      canPrefetch(c, { ...slot, batches: [{ owed: 1 }, { owed: 1 }] }, job(1), 2, 1001),
+      false,
+      'one ahead already',
+    );
     assert.equal(canPrefetch(c, slot, job(1), 2, 1004), false, 'running late: 4 ms on a 2 ms chunk');
+    // Unless what is queued behind it can be taken back: then lateness strands nothing.
+    assert.equal(canPrefetch(c, slot, job(1), 2, 1004, true), true, 'late, but robbable');
+    assert.equal(canPrefetch(c, { ...slot, timed: true }, job(1), 2, 1001, true), false, 'robbable, timed');
   });
 });

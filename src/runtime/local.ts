@@ -11,19 +11,22 @@ import {
 } from '../errors.js';
 import type { ChunkJob, ChunkResult, Executor, ExecutorConfig, ExecutorHooks } from '../executor.js';
 import {
+  Claim,
+  claimCells,
   decodeOutcomes,
   encodeChunks,
   type FnRef,
   type FromWorker,
   isSharedView,
   type OutcomeBatch,
+  revoke,
   sharedResults,
   type ToWorker,
   transferList,
 } from '../protocol.js';
 import { findUncloneable } from './clone.js';
 import { RunQueue } from './queue.js';
-import { batchRoom, ChunkCosts, canPrefetch } from './schedule.js';
+import { batchRoom, ChunkCosts, canPrefetch, type Sent } from './schedule.js';
 
 /** One worker as a runtime gives it to the local executor: thread or process, the executor cannot tell. */
 export interface WorkerHandle {
@@ -45,6 +48,13 @@ export type Spawn = (workerId: number, events: WorkerEvents, config: ExecutorCon
 
 type SlotState = 'idle' | 'busy' | 'stopping';
 
+/** A chunk of a batch sent with claim cells: where its cell is, and which batch owes its outcome. */
+interface Claimed {
+  cells: Int32Array;
+  index: number;
+  sent: Sent;
+}
+
 interface Slot {
   id: number;
   handle: WorkerHandle;
@@ -52,8 +62,10 @@ interface Slot {
   /** Whether the worker has run its initializer. Work is sent before that: it simply queues behind init. */
   ready: boolean;
   inflight: Map<number, ChunkJob>;
-  /** Outcomes still owed by each batch sent, oldest first: at most two (one running, one prefetched). */
-  batches: number[];
+  /** The batches still owing outcomes, oldest first: at most two (one running, one prefetched). */
+  batches: Sent[];
+  /** The claim cells of its chunks sent deep ahead (only to threads), by chunk id, until they report. */
+  claims: Map<number, Claimed>;
   /** Whether a batch in flight carries a timeout: nothing is prefetched behind it. */
   timed: boolean;
   /** When the worker last reported (or started on an empty queue): the clock for learning chunk cost. */
@@ -116,10 +128,10 @@ export class LocalExecutor implements Executor {
     for (const slot of this.#slots) {
       let hit = false;
       for (const id of slot.inflight.keys()) {
-        if (ids.has(id)) {
-          slot.inflight.delete(id);
-          hit = true;
-        }
+        if (!ids.has(id)) continue;
+        slot.inflight.delete(id);
+        // Taken back before it started, it never runs; otherwise it is running, or ran and waits to report.
+        if (!this.#revoke(slot, id)) hit = true;
       }
       if (hit && stopRunning && !slot.killed) this.#stop(slot, 'it was stopped to cancel another task');
     }
@@ -169,6 +181,7 @@ export class LocalExecutor implements Executor {
       ready: false,
       inflight: new Map(),
       batches: [],
+      claims: new Map(),
       timed: false,
       lastAt: 0,
       lastFn: undefined,
@@ -234,6 +247,7 @@ export class LocalExecutor implements Executor {
     decodeOutcomes(
       batch,
       (id, ok, valuesOrError) => {
+        if (slot.claims.size > 0) slot.claims.delete(id);
         const job = slot.inflight.get(id);
         if (!job) return; // cancelled meanwhile
         slot.inflight.delete(id);
@@ -258,20 +272,80 @@ export class LocalExecutor implements Executor {
     return { items, fnId };
   }
 
-  // Outcomes arrive in the order chunks were sent (cancelled ones too), so batches are paid off in order.
+  // Outcomes arrive in the order chunks were sent (cancelled ones that still ran too), so batches are paid
+  // off in order. A revoked chunk sends no outcome: #revoke takes it off its batch's count instead.
   #account(slot: Slot, outcomes: number): void {
     slot.tasksDone += outcomes; // cancelled chunks ran too: they count toward maxtasksperchild
     while (outcomes > 0 && slot.batches.length > 0) {
-      const paid = Math.min(outcomes, slot.batches[0]!);
+      const first = slot.batches[0]!;
+      const paid = Math.min(outcomes, first.owed);
       outcomes -= paid;
-      slot.batches[0]! -= paid;
-      if (slot.batches[0] === 0) slot.batches.shift();
+      first.owed -= paid;
+      if (first.owed === 0) slot.batches.shift();
     }
+    this.#idleIfPaid(slot);
+  }
+
+  #idleIfPaid(slot: Slot): void {
     if (slot.batches.length === 0 && slot.state === 'busy') {
       clearTimeout(slot.timer);
       slot.timed = false;
       slot.state = 'idle';
     }
+  }
+
+  /** Takes a chunk back from its worker if that worker has not started it; its batch then owes one less. */
+  #revoke(slot: Slot, id: number): boolean {
+    const claimed = slot.claims.get(id);
+    if (!claimed || !revoke(claimed.cells, claimed.index)) return false;
+    slot.claims.delete(id);
+    slot.inflight.delete(id);
+    const { sent } = claimed;
+    if (--sent.owed === 0) slot.batches.splice(slot.batches.indexOf(sent), 1);
+    this.#idleIfPaid(slot);
+    return true;
+  }
+
+  /**
+   * When the queue has run dry, gives each idle worker half of the unstarted chunks of the worker that has
+   * the most, taken back through their claim cells (threads only): the end of a long run of slow chunks then
+   * balances without the pool handing out ever smaller batches. Returns whether it sent any.
+   */
+  #steal(): boolean {
+    let stole = false;
+    const max = this.#config.maxtasksperchild;
+    for (const thief of this.#slots) {
+      if (thief.state !== 'idle' || !thief.ready) continue;
+      const room = max === null ? Number.POSITIVE_INFINITY : max - thief.tasksDone;
+      if (room <= 0) continue;
+      let victim: Slot | undefined;
+      let unstarted: number[] = [];
+      for (const slot of this.#slots) {
+        if (slot === thief || slot.state !== 'busy' || slot.claims.size === 0) continue;
+        const ids = [];
+        for (const [id, { cells, index }] of slot.claims) {
+          if (Atomics.load(cells, index) === Claim.QUEUED) ids.push(id);
+        }
+        if (ids.length > unstarted.length) [victim, unstarted] = [slot, ids];
+      }
+      if (!victim) return stole;
+      const want = Math.min(room, Math.ceil(unstarted.length / 2));
+      const taken: ChunkJob[] = [];
+      // From the end, where the victim is furthest from starting; it starts them in order, so a chunk it has
+      // already claimed means every one before it is claimed too.
+      // A batch takes chunks of one function only (see #sendBatch), so this one takes the last chunk's.
+      for (let k = unstarted.length - 1; k >= 0 && taken.length < want; k--) {
+        const id = unstarted[k]!;
+        const job = victim.inflight.get(id)!;
+        if (job.fnId !== (taken[0] ?? job).fnId || !this.#revoke(victim, id)) break;
+        taken.push(job);
+      }
+      if (taken.length === 0) continue;
+      for (let k = taken.length - 1; k >= 0; k--) this.#queue.pushFront(taken[k]!);
+      this.#sendBatch(thief, taken.length, true);
+      stole = true;
+    }
+    return stole;
   }
 
   // Cost per chunk as the pool sees it (time since the worker last reported, copying included), and per item
@@ -380,27 +454,34 @@ export class LocalExecutor implements Executor {
     if (this.#state === 'stopped') return;
     // Idle workers first; then a second batch for busy ones, so they never wait a round trip between batches.
     for (const prefetch of [false, true]) {
+      // Threads' batches can be taken back, so they share out what was queued when the pass began, evenly.
+      const queuedAtStart = this.#queue.size;
       for (const slot of this.#slots) {
         const first = this.#queue.peek();
-        if (!first) return;
-        if (prefetch ? !this.#canPrefetch(slot, first) : slot.state !== 'idle') continue;
+        if (!first) break;
+        const robbable = slot.handle.sharesMemory;
+        if (prefetch ? !this.#canPrefetch(slot, first, robbable) : slot.state !== 'idle') continue;
         // An exclusive chunk's timeout counts from its start, so it waits for a worker past its initializer.
         if (first.exclusive && !slot.ready) continue;
         const max = this.#config.maxtasksperchild;
-        const owed = slot.batches.reduce((a, b) => a + b, 0);
+        const owed = slot.batches.reduce((a, b) => a + b.owed, 0);
         if (max !== null && slot.tasksDone + owed >= max) {
           if (owed === 0) this.#stop(slot, 'it reached maxtasksperchild');
           continue;
         }
-        let { room, deep } = batchRoom(this.#costs, first, this.#queue.size, this.#slots.size, prefetch);
+        const queued = robbable ? queuedAtStart : this.#queue.size;
+        let { room, deep } = batchRoom(this.#costs, first, queued, this.#slots.size, prefetch, robbable);
         if (max !== null) room = Math.min(room, max - slot.tasksDone - owed);
         this.#sendBatch(slot, room, deep);
       }
     }
+    if (this.#queue.size === 0) this.#steal();
   }
 
-  #canPrefetch(slot: Slot, next: ChunkJob): boolean {
-    return slot.state === 'busy' && canPrefetch(this.#costs, slot, next, this.size, performance.now());
+  #canPrefetch(slot: Slot, next: ChunkJob, robbable: boolean): boolean {
+    return (
+      slot.state === 'busy' && canPrefetch(this.#costs, slot, next, this.size, performance.now(), robbable)
+    );
   }
 
   /** `deep`: the batch goes well ahead of need (see batchRoom), so its results may be held. */
@@ -424,8 +505,11 @@ export class LocalExecutor implements Executor {
       if (!slot.knownFns.has(job.fnId) && !fns.some(([id]) => id === job.fnId)) fns.push([job.fnId, job.fn]);
     }
     const moved: TransferListItem[] = [];
+    // A batch sent deep ahead to a thread carries claim cells, so that the pool can take back what the worker
+    // has not started: for another worker that runs dry (#steal), or when its call is cancelled.
+    const cells = deep && slot.handle.sharesMemory ? claimCells(jobs.length) : null;
     try {
-      const batch = encodeChunks(jobs, moved, slot.handle.sharesMemory, deep);
+      const batch = encodeChunks(jobs, moved, slot.handle.sharesMemory, deep, cells);
       slot.handle.send({ type: 'run', fns, batch }, transferList(batch.numbers, moved));
     } catch (err) {
       this.#sendApart(jobs, err);
@@ -435,7 +519,9 @@ export class LocalExecutor implements Executor {
     for (const job of jobs) slot.inflight.set(job.id, job);
     slot.lastFn = jobs[0]!.fnId;
     if (slot.batches.length === 0) slot.lastAt = performance.now();
-    slot.batches.push(jobs.length);
+    const sent: Sent = { owed: jobs.length };
+    slot.batches.push(sent);
+    if (cells) for (let i = 0; i < jobs.length; i++) slot.claims.set(jobs[i]!.id, { cells, index: i, sent });
     slot.state = 'busy';
     const timed = jobs[0]!;
     if (timed.exclusive) slot.timed = true;

@@ -4,6 +4,7 @@ import type { TransferListItem } from 'node:worker_threads';
 import { SerializationError, serializeError, type WireError } from '../errors.js';
 import {
   type ChunkOut,
+  claim,
   decodeChunks,
   encodeOutcomes,
   type FnRef,
@@ -244,6 +245,8 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       }
       const chunk = queue[head]!;
       queue[head++] = undefined as unknown as Chunk;
+      // The pool took this chunk back for another worker, or cancelled it: it is not ours to run or report.
+      if (chunk.claims && !claim(chunk.claims, chunk.index)) continue;
       const started = performance.now();
       // Results go out before a new batch starts (the pool is waiting on them), or once held long enough.
       // Results held on purpose behind slow chunks stay only for another chunk of a batch sent ahead, and only
