@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ChunkJob, ChunkResult } from '../src/executor.js';
+import { WorkerLostError } from '../src/index.js';
 import { resolveOptions } from '../src/options.js';
 import { createExecutor } from '../src/runtime/index.js';
-import { busyIdentity } from './fixtures/tasks.js';
+import { behave, busyIdentity } from './fixtures/tasks.js';
 import { withPool } from './helpers.js';
 
 // A chunk of `slow` runs about 8 ms; one of `fast`, microseconds.
@@ -94,6 +95,24 @@ describe('local executor', () => {
       await pool.join();
       const ran = Atomics.load(counter, 0);
       assert.ok(ran < 100, `${ran} of 200 chunks ran after the consumer left`);
+    });
+  });
+
+  it('a thread lost to out of memory fails only the chunk it started; the ones it had not started run on', async () => {
+    await withPool({ processes: 1, maxHeapMb: 64 }, async (pool) => {
+      await pool.starmap(behave, Array(8).fill(['busy', 3]), 1);
+      // The leak goes first, alone; the ten behind it go deep ahead to the same worker, which dies with them.
+      const calls = [
+        pool.apply(behave, ['leak']),
+        ...Array.from({ length: 10 }, () => pool.apply(behave, ['busy', 3])),
+      ];
+      const [leak, ...rest] = await Promise.allSettled(calls);
+      assert.ok(leak?.status === 'rejected' && leak.reason instanceof WorkerLostError, String(leak));
+      assert.match((leak.reason as WorkerLostError).reason, /out of memory/);
+      assert.deepEqual(
+        rest.map((r) => (r.status === 'fulfilled' ? r.value : String(r.reason))),
+        Array(10).fill(3),
+      );
     });
   });
 });

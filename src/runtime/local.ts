@@ -26,7 +26,7 @@ import {
 } from '../protocol.js';
 import { findUncloneable } from './clone.js';
 import { RunQueue } from './queue.js';
-import { batchRoom, ChunkCosts, canPrefetch, type Sent } from './schedule.js';
+import { batchRoom, ChunkCosts, canPrefetch, holdsResults, type Sent } from './schedule.js';
 
 /** One worker as a runtime gives it to the local executor: thread or process, the executor cannot tell. */
 export interface WorkerHandle {
@@ -64,7 +64,7 @@ interface Slot {
   inflight: Map<number, ChunkJob>;
   /** The batches still owing outcomes, oldest first: at most two (one running, one prefetched). */
   batches: Sent[];
-  /** The claim cells of its chunks sent deep ahead (only to threads), by chunk id, until they report. */
+  /** The claim cells of its chunks (threads only; not exclusive chunks), by chunk id, until they report. */
   claims: Map<number, Claimed>;
   /** Whether a batch in flight carries a timeout: nothing is prefetched behind it. */
   timed: boolean;
@@ -342,7 +342,7 @@ export class LocalExecutor implements Executor {
       }
       if (taken.length === 0) continue;
       for (let k = taken.length - 1; k >= 0; k--) this.#queue.pushFront(taken[k]!);
-      this.#sendBatch(thief, taken.length, true);
+      this.#sendBatch(thief, taken.length, holdsResults(this.#costs, taken[0]!.fnId));
       stole = true;
     }
     return stole;
@@ -364,8 +364,15 @@ export class LocalExecutor implements Executor {
     clearTimeout(slot.timer);
     this.#slots.delete(slot);
     const wasStarting = !slot.ready;
-    const lost = [...slot.inflight.values()];
+    const lost: ChunkJob[] = [];
+    for (const job of slot.inflight.values()) {
+      const claimed = slot.claims.get(job.id);
+      // Its claim cell says the worker never started it, whatever ended the worker: run it elsewhere.
+      if (claimed && revoke(claimed.cells, claimed.index)) this.#queue.pushFront(job);
+      else lost.push(job);
+    }
     slot.inflight.clear();
+    slot.claims.clear();
     if (slot.dying) {
       const { running, reason } = slot.dying;
       for (const job of lost) {
@@ -505,9 +512,10 @@ export class LocalExecutor implements Executor {
       if (!slot.knownFns.has(job.fnId) && !fns.some(([id]) => id === job.fnId)) fns.push([job.fnId, job.fn]);
     }
     const moved: TransferListItem[] = [];
-    // A batch sent deep ahead to a thread carries claim cells, so that the pool can take back what the worker
-    // has not started: for another worker that runs dry (#steal), or when its call is cancelled.
-    const cells = deep && slot.handle.sharesMemory ? claimCells(jobs.length) : null;
+    // A batch to a thread carries claim cells, so that the pool can take back what the worker has not started:
+    // for another worker that runs dry (#steal), when its call is cancelled, or when the worker dies. Not an
+    // exclusive chunk: it travels alone, and stopping its worker is how it is cancelled.
+    const cells = slot.handle.sharesMemory && !jobs[0]!.exclusive ? claimCells(jobs.length) : null;
     try {
       const batch = encodeChunks(jobs, moved, slot.handle.sharesMemory, deep, cells);
       slot.handle.send({ type: 'run', fns, batch }, transferList(batch.numbers, moved));

@@ -102,6 +102,11 @@ export function canPrefetch(
   return now - slot.lastAt <= expected * 1.5 + 0.2;
 }
 
+/** Whether chunks of `fnId` run long enough in their worker that a batch of them may have its results held. */
+export function holdsResults(costs: ChunkCosts, fnId: number): boolean {
+  return (costs.runMs(fnId) ?? 0) >= SLOW_CHUNK_MS;
+}
+
 /**
  * How many chunks the next batch for one worker holds (at least 1), and whether it goes deep ahead of need
  * (then the worker may hold its results: ChunkBatch.hold). `queued`: chunks waiting; `workers`: all of them;
@@ -123,8 +128,8 @@ export function batchRoom(
   // worker's share of the queue, so that near the end no worker is left with a queue of its own while
   // another runs dry (A/B, 200 tasks of 4 ms: a half share cost 1-2 % against a quarter; an eighth or less,
   // more wake-ups again).
-  const runMs = costs.runMs(next.fnId);
-  const deep = prefetch && runMs !== undefined && runMs >= SLOW_CHUNK_MS;
+  const runMs = costs.runMs(next.fnId) ?? 0;
+  const deep = prefetch && holdsResults(costs, next.fnId);
   // A worker the pool can take unstarted chunks back from gets its whole share at once: a worker that runs
   // dry takes half of another's unstarted chunks (LocalExecutor's #steal), so the end balances itself, and
   // the pool's thread is not woken to hand out ever smaller batches near the end (200 tasks of 4 ms on 2
