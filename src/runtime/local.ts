@@ -11,7 +11,6 @@ import {
 } from '../errors.js';
 import type { ChunkJob, ChunkResult, Executor, ExecutorConfig, ExecutorHooks } from '../executor.js';
 import {
-  Claim,
   claimCells,
   decodeOutcomes,
   encodeChunks,
@@ -19,25 +18,13 @@ import {
   type FromWorker,
   isSharedView,
   type OutcomeBatch,
-  revoke,
   sharedResults,
-  type ToWorker,
   transferList,
 } from '../protocol.js';
 import { findUncloneable } from './clone.js';
 import { RunQueue } from './queue.js';
-import { batchRoom, ChunkCosts, canPrefetch, holdsResults, type Sent } from './schedule.js';
-
-/** One worker as a runtime gives it to the local executor: thread or process, the executor cannot tell. */
-export interface WorkerHandle {
-  send(message: ToWorker, transfer: TransferListItem[]): void;
-  /** Stops the worker at once (a process gets SIGTERM, then SIGKILL). */
-  kill(): void;
-  /** Whether the worker keeps the Node process alive. */
-  keepAlive(yes: boolean): void;
-  /** Whether the worker is a thread of this process: then shared memory reaches it without a copy. */
-  readonly sharesMemory: boolean;
-}
+import { batchRoom, ChunkCosts, canPrefetch, holdsResults } from './schedule.js';
+import { Slot, type WorkerHandle } from './slot.js';
 
 export interface WorkerEvents {
   message(message: FromWorker): void;
@@ -45,43 +32,6 @@ export interface WorkerEvents {
 }
 
 export type Spawn = (workerId: number, events: WorkerEvents, config: ExecutorConfig) => WorkerHandle;
-
-type SlotState = 'idle' | 'busy' | 'stopping';
-
-/** A chunk of a batch sent with claim cells: where its cell is, and which batch owes its outcome. */
-interface Claimed {
-  cells: Int32Array;
-  index: number;
-  sent: Sent;
-}
-
-interface Slot {
-  id: number;
-  handle: WorkerHandle;
-  state: SlotState;
-  /** Whether the worker has run its initializer. Work is sent before that: it simply queues behind init. */
-  ready: boolean;
-  inflight: Map<number, ChunkJob>;
-  /** The batches still owing outcomes, oldest first: at most two (one running, one prefetched). */
-  batches: Sent[];
-  /** The claim cells of its chunks (threads only; not exclusive chunks), by chunk id, until they report. */
-  claims: Map<number, Claimed>;
-  /** Whether a batch in flight carries a timeout: nothing is prefetched behind it. */
-  timed: boolean;
-  /** When the worker last reported (or started on an empty queue): the clock for learning chunk cost. */
-  lastAt: number;
-  /** The function of the latest batch sent: whose cost the next report teaches. */
-  lastFn: number | undefined;
-  tasksDone: number;
-  knownFns: Set<number>;
-  timer: NodeJS.Timeout | undefined;
-  /** Set when the worker said, on its way out, which chunk it was running. */
-  dying: { running: number | null; reason: unknown } | null;
-  /** Set when the executor itself stopped the worker: what its other chunks are told. */
-  stoppedBecause: string | null;
-  /** Whether kill() was called (a graceful 'stop' is not a kill: terminate() still kills such a worker). */
-  killed: boolean;
-}
 
 const START_FAILURES_BEFORE_FATAL = 3;
 const NO_VALUES: readonly unknown[] = [];
@@ -131,7 +81,7 @@ export class LocalExecutor implements Executor {
         if (!ids.has(id)) continue;
         slot.inflight.delete(id);
         // Taken back before it started, it never runs; otherwise it is running, or ran and waits to report.
-        if (!this.#revoke(slot, id)) hit = true;
+        if (!slot.revoke(id)) hit = true;
       }
       if (hit && stopRunning && !slot.killed) this.#stop(slot, 'it was stopped to cancel another task');
     }
@@ -174,24 +124,7 @@ export class LocalExecutor implements Executor {
 
   #startWorker(): void {
     const id = this.#nextWorkerId++;
-    const slot: Slot = {
-      id,
-      handle: undefined as unknown as WorkerHandle,
-      state: 'idle',
-      ready: false,
-      inflight: new Map(),
-      batches: [],
-      claims: new Map(),
-      timed: false,
-      lastAt: 0,
-      lastFn: undefined,
-      tasksDone: 0,
-      knownFns: new Set(),
-      timer: undefined,
-      dying: null,
-      stoppedBecause: null,
-      killed: false,
-    };
+    const slot = new Slot(id);
     slot.handle = this.#spawn(
       id,
       { message: (message) => this.#onMessage(slot, message), exit: (exit) => this.#onExit(slot, exit) },
@@ -217,7 +150,7 @@ export class LocalExecutor implements Executor {
         return;
       case 'results': {
         const count = message.batch.ids.length;
-        this.#account(slot, count);
+        slot.account(count);
         const { items, fnId } = this.#settleAll(slot, message.batch);
         if (count > 0) this.#learn(slot, fnId, count, items, message.batch.ms);
         this.#afterProgress();
@@ -247,10 +180,8 @@ export class LocalExecutor implements Executor {
     decodeOutcomes(
       batch,
       (id, ok, valuesOrError) => {
-        if (slot.claims.size > 0) slot.claims.delete(id);
-        const job = slot.inflight.get(id);
+        const job = slot.reported(id);
         if (!job) return; // cancelled meanwhile
-        slot.inflight.delete(id);
         items += job.items.length;
         fnId ??= job.fnId;
         if (job.fnId !== fnId) mixed ??= new Map([[fnId, chunks]]);
@@ -272,47 +203,12 @@ export class LocalExecutor implements Executor {
     return { items, fnId };
   }
 
-  // Outcomes arrive in the order chunks were sent (cancelled ones that still ran too), so batches are paid
-  // off in order. A revoked chunk sends no outcome: #revoke takes it off its batch's count instead.
-  #account(slot: Slot, outcomes: number): void {
-    slot.tasksDone += outcomes; // cancelled chunks ran too: they count toward maxtasksperchild
-    while (outcomes > 0 && slot.batches.length > 0) {
-      const first = slot.batches[0]!;
-      const paid = Math.min(outcomes, first.owed);
-      outcomes -= paid;
-      first.owed -= paid;
-      if (first.owed === 0) slot.batches.shift();
-    }
-    this.#idleIfPaid(slot);
-  }
-
-  #idleIfPaid(slot: Slot): void {
-    if (slot.batches.length === 0 && slot.state === 'busy') {
-      clearTimeout(slot.timer);
-      slot.timed = false;
-      slot.state = 'idle';
-    }
-  }
-
-  /** Takes a chunk back from its worker if that worker has not started it; its batch then owes one less. */
-  #revoke(slot: Slot, id: number): boolean {
-    const claimed = slot.claims.get(id);
-    if (!claimed || !revoke(claimed.cells, claimed.index)) return false;
-    slot.claims.delete(id);
-    slot.inflight.delete(id);
-    const { sent } = claimed;
-    if (--sent.owed === 0) slot.batches.splice(slot.batches.indexOf(sent), 1);
-    this.#idleIfPaid(slot);
-    return true;
-  }
-
   /**
    * When the queue has run dry, gives each idle worker half of the unstarted chunks of the worker that has
    * the most, taken back through their claim cells (threads only): the end of a long run of slow chunks then
-   * balances without the pool handing out ever smaller batches. Returns whether it sent any.
+   * balances without the pool handing out ever smaller batches.
    */
-  #steal(): boolean {
-    let stole = false;
+  #steal(): void {
     const max = this.#config.maxtasksperchild;
     for (const thief of this.#slots) {
       if (thief.state !== 'idle' || !thief.ready) continue;
@@ -321,31 +217,26 @@ export class LocalExecutor implements Executor {
       let victim: Slot | undefined;
       let unstarted: number[] = [];
       for (const slot of this.#slots) {
-        if (slot === thief || slot.state !== 'busy' || slot.claims.size === 0) continue;
-        const ids = [];
-        for (const [id, { cells, index }] of slot.claims) {
-          if (Atomics.load(cells, index) === Claim.QUEUED) ids.push(id);
-        }
+        if (slot === thief || slot.state !== 'busy') continue;
+        const ids = slot.unstarted();
         if (ids.length > unstarted.length) [victim, unstarted] = [slot, ids];
       }
-      if (!victim) return stole;
+      if (!victim) return;
       const want = Math.min(room, Math.ceil(unstarted.length / 2));
       const taken: ChunkJob[] = [];
       // From the end, where the victim is furthest from starting; it starts them in order, so a chunk it has
-      // already claimed means every one before it is claimed too.
-      // A batch takes chunks of one function only (see #sendBatch), so this one takes the last chunk's.
+      // claimed meanwhile means every one before it is claimed too. A batch takes chunks of one function only
+      // (see #sendBatch), so this one takes those of the last chunk's.
       for (let k = unstarted.length - 1; k >= 0 && taken.length < want; k--) {
         const id = unstarted[k]!;
         const job = victim.inflight.get(id)!;
-        if (job.fnId !== (taken[0] ?? job).fnId || !this.#revoke(victim, id)) break;
+        if (job.fnId !== (taken[0] ?? job).fnId || !victim.revoke(id)) break;
         taken.push(job);
       }
       if (taken.length === 0) continue;
       for (let k = taken.length - 1; k >= 0; k--) this.#queue.pushFront(taken[k]!);
       this.#sendBatch(thief, taken.length, holdsResults(this.#costs, taken[0]!.fnId));
-      stole = true;
     }
-    return stole;
   }
 
   // Cost per chunk as the pool sees it (time since the worker last reported, copying included), and per item
@@ -364,15 +255,9 @@ export class LocalExecutor implements Executor {
     clearTimeout(slot.timer);
     this.#slots.delete(slot);
     const wasStarting = !slot.ready;
-    const lost: ChunkJob[] = [];
-    for (const job of slot.inflight.values()) {
-      const claimed = slot.claims.get(job.id);
-      // Its claim cell says the worker never started it, whatever ended the worker: run it elsewhere.
-      if (claimed && revoke(claimed.cells, claimed.index)) this.#queue.pushFront(job);
-      else lost.push(job);
-    }
-    slot.inflight.clear();
-    slot.claims.clear();
+    // What its claim cells say it never started runs elsewhere, whatever ended the worker.
+    const { unstarted, others: lost } = slot.clear();
+    for (const job of unstarted) this.#queue.pushFront(job);
     if (slot.dying) {
       const { running, reason } = slot.dying;
       for (const job of lost) {
@@ -471,7 +356,7 @@ export class LocalExecutor implements Executor {
         // An exclusive chunk's timeout counts from its start, so it waits for a worker past its initializer.
         if (first.exclusive && !slot.ready) continue;
         const max = this.#config.maxtasksperchild;
-        const owed = slot.batches.reduce((a, b) => a + b.owed, 0);
+        const owed = slot.owed();
         if (max !== null && slot.tasksDone + owed >= max) {
           if (owed === 0) this.#stop(slot, 'it reached maxtasksperchild');
           continue;
@@ -524,13 +409,7 @@ export class LocalExecutor implements Executor {
       return;
     }
     for (const [id] of fns) slot.knownFns.add(id);
-    for (const job of jobs) slot.inflight.set(job.id, job);
-    slot.lastFn = jobs[0]!.fnId;
-    if (slot.batches.length === 0) slot.lastAt = performance.now();
-    const sent: Sent = { owed: jobs.length };
-    slot.batches.push(sent);
-    if (cells) for (let i = 0; i < jobs.length; i++) slot.claims.set(jobs[i]!.id, { cells, index: i, sent });
-    slot.state = 'busy';
+    slot.sent(jobs, cells, performance.now());
     const timed = jobs[0]!;
     if (timed.exclusive) slot.timed = true;
     if (timed.timeout !== null) {

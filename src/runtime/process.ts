@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import type { WorkerExit } from '../errors.js';
 import type { ExecutorConfig } from '../executor.js';
 import type { FromWorker } from '../protocol.js';
-import type { WorkerEvents, WorkerHandle } from './local.js';
+import type { WorkerEvents } from './local.js';
+import type { WorkerHandle } from './slot.js';
 
 const isTs = import.meta.url.endsWith('.ts');
 // From dist/, the entry is one bundled CommonJS file (scripts/bundle-workers.mjs): it starts faster.

@@ -3,7 +3,8 @@ import { Worker } from 'node:worker_threads';
 import type { WorkerExit } from '../errors.js';
 import type { ExecutorConfig } from '../executor.js';
 import type { FromWorker } from '../protocol.js';
-import type { WorkerEvents, WorkerHandle } from './local.js';
+import type { WorkerEvents } from './local.js';
+import type { WorkerHandle } from './slot.js';
 
 // From dist/, the entry is one bundled CommonJS file (scripts/bundle-workers.mjs): it starts faster.
 const entry = new URL(

@@ -1,0 +1,143 @@
+// One worker as the local executor keeps its books: what it was sent, what it still owes, and which of its
+// chunks can still be taken back through their claim cells (threads only; see Claim in protocol.ts).
+import type { TransferListItem } from 'node:worker_threads';
+import type { ChunkJob } from '../executor.js';
+import { Claim, revoke, type ToWorker } from '../protocol.js';
+import type { Sent } from './schedule.js';
+
+/** One worker as a runtime gives it to the local executor: thread or process, the executor cannot tell. */
+export interface WorkerHandle {
+  send(message: ToWorker, transfer: TransferListItem[]): void;
+  /** Stops the worker at once (a process gets SIGTERM, then SIGKILL). */
+  kill(): void;
+  /** Whether the worker keeps the Node process alive. */
+  keepAlive(yes: boolean): void;
+  /** Whether the worker is a thread of this process: then shared memory reaches it without a copy. */
+  readonly sharesMemory: boolean;
+}
+
+/** A chunk of a batch sent with claim cells: where its cell is, and which batch owes its outcome. */
+interface Claimed {
+  cells: Int32Array;
+  index: number;
+  sent: Sent;
+}
+
+export class Slot {
+  readonly id: number;
+  handle!: WorkerHandle;
+  state: 'idle' | 'busy' | 'stopping' = 'idle';
+  /** Whether the worker has run its initializer. Work is sent before that: it simply queues behind init. */
+  ready = false;
+  readonly inflight = new Map<number, ChunkJob>();
+  /** The batches still owing outcomes, oldest first: at most two (one running, one prefetched). */
+  readonly batches: Sent[] = [];
+  /** Whether a batch in flight carries a timeout: nothing is prefetched behind it. */
+  timed = false;
+  /** When the worker last reported (or started on an empty queue): the clock for learning chunk cost. */
+  lastAt = 0;
+  /** The function of the latest batch sent: whose cost the next report teaches. */
+  lastFn: number | undefined;
+  tasksDone = 0;
+  readonly knownFns = new Set<number>();
+  timer: NodeJS.Timeout | undefined;
+  /** Set when the worker said, on its way out, which chunk it was running. */
+  dying: { running: number | null; reason: unknown } | null = null;
+  /** Set when the executor itself stopped the worker: what its other chunks are told. */
+  stoppedBecause: string | null = null;
+  /** Whether kill() was called (a graceful 'stop' is not a kill: terminate() still kills such a worker). */
+  killed = false;
+  /** The claim cells of chunks in flight that have them, by chunk id, until they report. */
+  readonly #claims = new Map<number, Claimed>();
+
+  constructor(id: number) {
+    this.id = id;
+  }
+
+  /** Outcomes still owed by every batch in flight. */
+  owed(): number {
+    let owed = 0;
+    for (const sent of this.batches) owed += sent.owed;
+    return owed;
+  }
+
+  /** Books a batch just sent, with its claim cells (one per chunk, in order) if it has them. */
+  sent(jobs: readonly ChunkJob[], cells: Int32Array | null, now: number): void {
+    for (const job of jobs) this.inflight.set(job.id, job);
+    this.lastFn = jobs[0]!.fnId;
+    if (this.batches.length === 0) this.lastAt = now;
+    const sent: Sent = { owed: jobs.length };
+    this.batches.push(sent);
+    if (cells) for (let i = 0; i < jobs.length; i++) this.#claims.set(jobs[i]!.id, { cells, index: i, sent });
+    this.state = 'busy';
+  }
+
+  /** Takes a reported chunk off the books: its job, or undefined when it was cancelled meanwhile. */
+  reported(id: number): ChunkJob | undefined {
+    if (this.#claims.size > 0) this.#claims.delete(id);
+    const job = this.inflight.get(id);
+    if (job) this.inflight.delete(id);
+    return job;
+  }
+
+  // Outcomes arrive in the order chunks were sent (cancelled ones that still ran too), so batches are paid
+  // off in order. A revoked chunk sends no outcome: revoke() takes it off its batch's count instead.
+  /** Pays off batches with `outcomes` outcomes; the worker is idle once it owes nothing. */
+  account(outcomes: number): void {
+    this.tasksDone += outcomes; // cancelled chunks ran too: they count toward maxtasksperchild
+    while (outcomes > 0 && this.batches.length > 0) {
+      const first = this.batches[0]!;
+      const paid = Math.min(outcomes, first.owed);
+      outcomes -= paid;
+      first.owed -= paid;
+      if (first.owed === 0) this.batches.shift();
+    }
+    this.#idleIfPaid();
+  }
+
+  /** Takes a chunk back if the worker has not started it (it then never runs there); false if it has. */
+  revoke(id: number): boolean {
+    const claimed = this.#claims.get(id);
+    if (!claimed || !revoke(claimed.cells, claimed.index)) return false;
+    this.#claims.delete(id);
+    this.inflight.delete(id);
+    const { sent } = claimed;
+    if (--sent.owed === 0) this.batches.splice(this.batches.indexOf(sent), 1);
+    this.#idleIfPaid();
+    return true;
+  }
+
+  /** The ids of chunks the worker has not started and that can be taken back, in the order sent. */
+  unstarted(): number[] {
+    const ids: number[] = [];
+    for (const [id, { cells, index }] of this.#claims) {
+      if (Atomics.load(cells, index) === Claim.QUEUED) ids.push(id);
+    }
+    return ids;
+  }
+
+  /**
+   * Empties the books of a worker that is gone: the chunks it never started (by their claim cells, whatever
+   * ended it), and the others, which it started or which have no cells, in the order sent.
+   */
+  clear(): { unstarted: ChunkJob[]; others: ChunkJob[] } {
+    const unstarted: ChunkJob[] = [];
+    const others: ChunkJob[] = [];
+    for (const job of this.inflight.values()) {
+      const claimed = this.#claims.get(job.id);
+      if (claimed && revoke(claimed.cells, claimed.index)) unstarted.push(job);
+      else others.push(job);
+    }
+    this.inflight.clear();
+    this.#claims.clear();
+    return { unstarted, others };
+  }
+
+  #idleIfPaid(): void {
+    if (this.batches.length === 0 && this.state === 'busy') {
+      clearTimeout(this.timer);
+      this.timed = false;
+      this.state = 'idle';
+    }
+  }
+}
