@@ -12,6 +12,9 @@ const PREFETCH_BELOW_MS = 20;
 // their results together (see HOLD_SLOW_MS in worker/loop.ts) and wake the pool's thread less often: with as
 // many workers as cores, each wake-up there takes its time from a worker.
 const PREFETCH_SLOW_MS = 48;
+// To a thread, whose unstarted chunks the pool can take back, such a batch goes this deep (at most a fair
+// share): a bound on one message's size, for chunks whose arguments are large, not on balance.
+const ROBBABLE_SLOW_MS = 200;
 const SLOW_CHUNK_MS = 1;
 
 /**
@@ -130,12 +133,15 @@ export function batchRoom(
   // more wake-ups again).
   const runMs = costs.runMs(next.fnId) ?? 0;
   const deep = prefetch && holdsResults(costs, next.fnId);
-  // A worker the pool can take unstarted chunks back from gets its whole share at once: a worker that runs
-  // dry takes half of another's unstarted chunks (LocalExecutor's #steal), so the end balances itself, and
-  // the pool's thread is not woken to hand out ever smaller batches near the end (200 tasks of 4 ms on 2
-  // workers: 48 results messages and 42 batches a run became 20 and 4).
-  if (deep && robbable) room = Math.max(room, Math.min(BATCH_MAX, Math.ceil(queued / workers)));
-  else if (deep) {
+  // A worker the pool can take unstarted chunks back from gets up to its whole share at once: a worker that
+  // runs dry takes half of another's unstarted chunks (LocalExecutor's #steal), so the end balances itself,
+  // and the pool's thread is not woken to hand out ever smaller batches near the end (200 tasks of 4 ms on 2
+  // workers: 48 results messages and 42 batches a run became 20 and 4). Its depth is counted in the larger
+  // of the run time and the time the pool sees per chunk, which includes copying the arguments.
+  if (deep && robbable) {
+    const depth = Math.floor(ROBBABLE_SLOW_MS / Math.max(runMs, perChunk ?? 0));
+    room = Math.max(room, Math.min(BATCH_MAX, depth, Math.ceil(queued / workers)));
+  } else if (deep) {
     const tail = Math.floor(queued / (4 * workers));
     room = Math.max(room, Math.min(Math.floor(PREFETCH_SLOW_MS / runMs), tail));
   }
