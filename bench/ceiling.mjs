@@ -3,7 +3,11 @@
 // 100 tasks each in one message (no pool, no messages between tasks: as good as two threads can do); and
 // mpool's applyAsync, as the bench submits them. It prints each one's median and its median distance from
 // the bare threads of the same round, which cancels most of the machine's drift between rounds.
-//   node bench/ceiling.mjs [iterations per task, default: calibrated to 4 ms] [rounds, default 15]
+//   node bench/ceiling.mjs [iterations per task, default: calibrated to 4 ms] [rounds, default 15] [other]
+// `other`: the folder of another built checkout of mpool (say a `git worktree` of an earlier commit, after
+// `npm run build` there), run as a fourth contender for an interleaved A/B of a change.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Pool } from '../dist/index.js';
 import { spin } from './workers/work.mjs';
@@ -34,6 +38,10 @@ const onBare = (worker, count) =>
     worker.postMessage([count, iters]);
   });
 const pool = new Pool({ processes: 2 });
+const otherDir = process.argv[4];
+const other = otherDir
+  ? new (await import(pathToFileURL(resolve(otherDir, 'dist/index.js')).href)).Pool({ processes: 2 })
+  : null;
 
 const runs = {
   serial: () => {
@@ -41,11 +49,16 @@ const runs = {
   },
   'bare threads': () => Promise.all(bare.map((w) => onBare(w, TASKS / 2))),
   mpool: () => Promise.all(Array.from({ length: TASKS }, () => pool.applyAsync(spin, [iters]))),
+  ...(other && {
+    other: () => Promise.all(Array.from({ length: TASKS }, () => other.applyAsync(spin, [iters]))),
+  }),
 };
 // Warm every path, as the bench does, at a tenth of the size.
 runs.serial();
 await Promise.all(bare.map((w) => onBare(w, TASKS / 20)));
-await Promise.all(Array.from({ length: TASKS / 10 }, () => pool.applyAsync(spin, [iters])));
+for (const p of [pool, other].filter(Boolean)) {
+  await Promise.all(Array.from({ length: TASKS / 10 }, () => p.applyAsync(spin, [iters])));
+}
 
 const times = Object.fromEntries(Object.keys(runs).map((name) => [name, []]));
 for (let round = 0; round < rounds; round++) {
@@ -69,3 +82,4 @@ for (const [name, values] of Object.entries(times)) {
 }
 await Promise.all(bare.map((w) => w.terminate()));
 await pool.terminate();
+await other?.terminate();
