@@ -23,7 +23,7 @@ import {
 } from '../protocol.js';
 import { findUncloneable } from './clone.js';
 import { RunQueue } from './queue.js';
-import { batchRoom, ChunkCosts, canPrefetch, holdsResults } from './schedule.js';
+import { batchRoom, ChunkCosts, canPrefetch, holdsResults, steady } from './schedule.js';
 import { Slot, type WorkerHandle } from './slot.js';
 
 export interface WorkerEvents {
@@ -346,8 +346,15 @@ export class LocalExecutor implements Executor {
     if (this.#state === 'stopped') return;
     // Idle workers first; then a second batch for busy ones, so they never wait a round trip between batches.
     for (const prefetch of [false, true]) {
-      // Threads' batches can be taken back, so they share out what was queued when the pass began, evenly.
+      // A thread's unstarted chunks can be taken back, so the threads this pass serves split what was queued
+      // when it began evenly, rather than each taking a share of what the ones before it left.
       const queuedAtStart = this.#queue.size;
+      const head = this.#queue.peek();
+      if (!head) break;
+      let served = 0;
+      for (const slot of this.#slots) {
+        if (prefetch ? this.#canPrefetch(slot, head, true) : slot.state === 'idle') served++;
+      }
       for (const slot of this.#slots) {
         const first = this.#queue.peek();
         if (!first) break;
@@ -362,7 +369,9 @@ export class LocalExecutor implements Executor {
           continue;
         }
         const queued = robbable ? queuedAtStart : this.#queue.size;
-        let { room, deep } = batchRoom(this.#costs, first, queued, this.#slots.size, prefetch, robbable);
+        const ahead = prefetch || (robbable && steady(this.#costs, first, this.size));
+        const workers = this.#slots.size;
+        let { room, deep } = batchRoom(this.#costs, first, queued, workers, ahead, robbable, served);
         if (max !== null) room = Math.min(room, max - slot.tasksDone - owed);
         this.#sendBatch(slot, room, deep);
       }

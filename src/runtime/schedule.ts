@@ -95,14 +95,23 @@ export function canPrefetch(
   now: number,
   robbable = false,
 ): boolean {
-  if (slot.batches.length !== 1 || slot.timed || next.exclusive) return false;
-  const perChunk = costs.ms(next.fnId);
-  if (perChunk === undefined || perChunk >= PREFETCH_BELOW_MS) return false;
-  if (costs.reports(next.fnId) < 2 * workers) return false;
+  if (slot.batches.length !== 1 || slot.timed || !steady(costs, next, workers)) return false;
   if (robbable) return true;
   // A worker already running longer than its batch should take is on something slow: queue nothing behind it.
+  const perChunk = costs.ms(next.fnId)!;
   const expected = slot.batches[0]!.owed * (costs.ms(slot.lastFn ?? next.fnId) ?? perChunk);
   return now - slot.lastAt <= expected * 1.5 + 0.2;
+}
+
+/**
+ * Whether chunks like `next` may be sent ahead of need at all: short and untimed, with an estimate that rests
+ * on a few reports from every worker. An idle thread is then sent such a batch at once, as if prefetched:
+ * its unstarted chunks can be taken back, and a first batch of one chunk would cost a message each way.
+ */
+export function steady(costs: ChunkCosts, next: ChunkJob, workers: number): boolean {
+  if (next.exclusive) return false;
+  const perChunk = costs.ms(next.fnId);
+  return perChunk !== undefined && perChunk < PREFETCH_BELOW_MS && costs.reports(next.fnId) >= 2 * workers;
 }
 
 /** Whether chunks of `fnId` run long enough in their worker that a batch of them may have its results held. */
@@ -113,7 +122,7 @@ export function holdsResults(costs: ChunkCosts, fnId: number): boolean {
 /**
  * How many chunks the next batch for one worker holds (at least 1), and whether it goes deep ahead of need
  * (then the worker may hold its results: ChunkBatch.hold). `queued`: chunks waiting; `workers`: all of them;
- * `robbable`: as for canPrefetch.
+ * `robbable`: as for canPrefetch; `served`: how many workers split `queued` in this pass (robbable only).
  */
 export function batchRoom(
   costs: ChunkCosts,
@@ -122,6 +131,7 @@ export function batchRoom(
   workers: number,
   prefetch: boolean,
   robbable = false,
+  served = workers,
 ): { room: number; deep: boolean } {
   const perChunk = costs.ms(next.fnId);
   let room = perChunk === undefined ? 1 : Math.floor(BATCH_TARGET_MS / Math.max(perChunk, 0.001));
@@ -140,7 +150,7 @@ export function batchRoom(
   // of the run time and the time the pool sees per chunk, which includes copying the arguments.
   if (deep && robbable) {
     const depth = Math.floor(ROBBABLE_SLOW_MS / Math.max(runMs, perChunk ?? 0));
-    room = Math.max(room, Math.min(BATCH_MAX, depth, Math.ceil(queued / workers)));
+    room = Math.max(room, Math.min(BATCH_MAX, depth, Math.ceil(queued / Math.max(1, served))));
   } else if (deep) {
     const tail = Math.floor(queued / (4 * workers));
     room = Math.max(room, Math.min(Math.floor(PREFETCH_SLOW_MS / runMs), tail));
