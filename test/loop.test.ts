@@ -452,6 +452,68 @@ describe('worker loop', () => {
     h.port.close();
   });
 
+  it("lets the event loop turn about every 50 ms of a long batch, so a task's timers run", async () => {
+    const h = await readyHarness({ receive: true });
+    // Chunk 0 sets a timer; every chunk runs 10 ms and says whether the timer has fired yet.
+    const watch = inline((i: number) => {
+      const g = globalThis as Record<symbol, unknown>;
+      const key = Symbol.for('mpool.test.fired');
+      if (i === 0) {
+        g[key] = false;
+        setTimeout(() => {
+          g[key] = true;
+        }, 0);
+      }
+      const end = performance.now() + 10;
+      while (performance.now() < end);
+      return g[key];
+    });
+    const chunks = Array.from({ length: 20 }, (_, id) => ({
+      id,
+      fnId: 1,
+      base: id,
+      star: false,
+      items: [id],
+    }));
+    h.send({ type: 'run', fns: [[1, watch]], batch: encodeChunks(chunks, [], true, true) });
+    const fired = new Map<number, unknown>();
+    while (fired.size < 20) {
+      const m = await h.next();
+      if (m.type === 'results') decodeOutcomes(m.batch, (id, _ok, v) => fired.set(id, (v as unknown[])[0]));
+    }
+    assert.equal(fired.get(1), false, 'no turn between two chunks 10 ms apart');
+    assert.equal(fired.get(19), true, 'the timer fired during the 200 ms batch, not after it');
+    delete (globalThis as Record<symbol, unknown>)[Symbol.for('mpool.test.fired')];
+    h.port.close();
+  });
+
+  it('takes the next batch sent ahead before the last chunk of this one, so held results stay held', async () => {
+    const h = await readyHarness({ receive: true });
+    const send = (ids: number[]) => {
+      const chunks = ids.map((id) => ({ id, fnId: 1, base: id, star: false, items: [2] }));
+      h.send({ type: 'run', fns: [[1, busy]], batch: encodeChunks(chunks, [], true, true) });
+    };
+    // 60 ms of chunks, then a second batch waiting in the port behind them.
+    send(Array.from({ length: 30 }, (_, i) => i));
+    send([30, 31]);
+    const messages: number[][] = [];
+    while (messages.flat().length < 32) {
+      const m = await h.next();
+      if (m.type !== 'results') continue;
+      const ids: number[] = [];
+      decodeOutcomes(m.batch, (id) => ids.push(id));
+      messages.push(ids);
+    }
+    assert.deepEqual(
+      messages.flat(),
+      Array.from({ length: 32 }, (_, i) => i),
+    );
+    // Past the loop's first 50 ms the first batch's end is no reason to send: the results of its last
+    // chunks went out with the next batch's.
+    assert.ok(!messages.some((ids) => ids.at(-1) === 29), JSON.stringify(messages));
+    h.port.close();
+  });
+
   it('takes a stop that waits behind work without a turn of the event loop, after the work', async () => {
     const h = await readyHarness({ receive: true });
     const messages = slowChunks(h, 3, 5);
