@@ -124,7 +124,7 @@ export class Pool implements AsyncDisposable {
     if (!Array.isArray(args)) {
       throw new TypeError(`Expected \`args\` to be an array of arguments, got ${received(args)}`);
     }
-    const { timeout, retries } = this.#limits(options);
+    const limits = this.#limits(options);
     const { signal, callback, errorCallback } = options;
     const result = new AsyncResult<Awaited<ReturnType<F>>>(
       undefined,
@@ -134,22 +134,10 @@ export class Pool implements AsyncDisposable {
       failResult(result, new AbortError(undefined, { cause: signal.reason }));
       return result;
     }
-    const owner = new ApplyCall(this.#host, result, signal);
+    const owner = new ApplyCall(this.#host, result, signal, fnId, ref, args, limits);
     this.#applies++;
-    const id = this.#reserve(owner);
-    owner.id = id;
-    const exclusive = timeout !== null || signal !== undefined;
-    this.#executor.submit({
-      id,
-      fnId,
-      fn: ref,
-      items: [args],
-      star: true,
-      base: 0,
-      timeout,
-      retries,
-      exclusive,
-    });
+    owner.id = this.#reserve(owner);
+    this.#executor.submit(owner);
     return result;
   }
 
