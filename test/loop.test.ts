@@ -125,6 +125,19 @@ async function slowChunks(
   return messages;
 }
 
+/** The ids of the outcomes in each results message, until `count` have come. */
+async function idsByMessage(h: ReturnType<typeof harness>, count: number): Promise<number[][]> {
+  const messages: number[][] = [];
+  while (messages.flat().length < count) {
+    const m = await h.next();
+    if (m.type !== 'results') continue;
+    const ids: number[] = [];
+    decodeOutcomes(m.batch, (id) => ids.push(id));
+    messages.push(ids);
+  }
+  return messages;
+}
+
 /** Runs a batch through encodeChunks and collects every outcome the worker sends back. */
 async function run(h: ReturnType<typeof harness>, fns: Array<[number, FnRef]>, chunks: ChunkIn[]) {
   const moved: TransferListItem[] = [];
@@ -429,14 +442,7 @@ describe('worker loop', () => {
     // A batch sent ahead (two chunks of 2 ms), then an ordinary one: two quick chunks and one of 60 ms.
     send([0, 1], [2, 2], true);
     send([2, 3, 4], [0, 0, 60], false);
-    const messages: number[][] = [];
-    while (messages.flat().length < 5) {
-      const m = await h.next();
-      if (m.type !== 'results') continue;
-      const ids: number[] = [];
-      decodeOutcomes(m.batch, (id) => ids.push(id));
-      messages.push(ids);
-    }
+    const messages = await idsByMessage(h, 5);
     // The held results went before the ordinary batch began, not after its long chunk.
     const last = messages.find((ids) => ids.includes(4))!;
     assert.ok(!last.includes(0) && !last.includes(1), JSON.stringify(messages));
@@ -496,14 +502,7 @@ describe('worker loop', () => {
     // 60 ms of chunks, then a second batch waiting in the port behind them.
     send(Array.from({ length: 30 }, (_, i) => i));
     send([30, 31]);
-    const messages: number[][] = [];
-    while (messages.flat().length < 32) {
-      const m = await h.next();
-      if (m.type !== 'results') continue;
-      const ids: number[] = [];
-      decodeOutcomes(m.batch, (id) => ids.push(id));
-      messages.push(ids);
-    }
+    const messages = await idsByMessage(h, 32);
     assert.deepEqual(
       messages.flat(),
       Array.from({ length: 32 }, (_, i) => i),
