@@ -3,9 +3,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ChunkJob, ChunkResult } from '../src/executor.js';
-import { WorkerLostError } from '../src/index.js';
+import { transfer, WorkerLostError } from '../src/index.js';
 import { resolveOptions } from '../src/options.js';
 import { createExecutor } from '../src/runtime/index.js';
+import { LocalExecutor } from '../src/runtime/local.js';
+import { spawnThread } from '../src/runtime/thread.js';
 import { behave, busyIdentity } from './fixtures/tasks.js';
 import { withPool } from './helpers.js';
 
@@ -75,6 +77,27 @@ describe('local executor', () => {
     });
   });
 
+  it('chunks whose buffers were moved with transfer() are never taken back from their worker', {
+    timeout: 30_000,
+  }, async () => {
+    await withPool({ processes: 2 }, async (pool) => {
+      const sizeAfter = (ms: number, bytes: Uint8Array): number => {
+        const end = performance.now() + ms;
+        while (performance.now() < end);
+        return bytes.byteLength;
+      };
+      const call = (ms: number) => {
+        const bytes = new Uint8Array(8);
+        return pool.applyAsync(sizeAfter, [ms, transfer(bytes, [bytes.buffer])]);
+      };
+      await Promise.all(Array.from({ length: 8 }, () => call(3)));
+      // As in the test above, one long chunk and forty short ones behind it: moved buffers cannot be sent
+      // to the idle worker a second time, so every chunk must still see its 8 bytes.
+      const sizes = await Promise.all([call(300), ...Array.from({ length: 40 }, () => call(3))]);
+      assert.deepEqual(sizes, Array(41).fill(8));
+    });
+  });
+
   it('breaking out of imap takes back the chunks its threads have not started, so they never run', async () => {
     await withPool({ processes: 2 }, async (pool) => {
       const counter = new Int32Array(new SharedArrayBuffer(4));
@@ -114,5 +137,67 @@ describe('local executor', () => {
         Array(10).fill(3),
       );
     });
+  });
+
+  it("a child process that a task's timer ends between two chunks fails none of the chunks it had not started", async () => {
+    await withPool({ processes: 1, context: 'process' }, async (pool) => {
+      const task = (arg: { ms: number; exit: boolean }): number => {
+        if (arg.exit) setTimeout(() => process.exit(7), 0);
+        const end = performance.now() + arg.ms;
+        while (performance.now() < end);
+        return arg.ms;
+      };
+      // Instant chunks first, so the next six go in one batch; at 30 ms each, the worker lets its event loop
+      // turn after the second, and the timer set by the first ends it there, with four chunks not started.
+      await pool.map(
+        task,
+        Array.from({ length: 16 }, () => ({ ms: 0, exit: false })),
+        1,
+      );
+      const args = Array.from({ length: 6 }, (_, i) => ({ ms: 30, exit: i === 0 }));
+      assert.deepEqual(await pool.map(task, args, 1), Array(6).fill(30));
+    });
+  });
+
+  it('a chunk alone on an idle thread is not passed on to the next idle thread', async () => {
+    let runs = 0;
+    const executor = new LocalExecutor(
+      resolveOptions({ processes: 4 }).executor,
+      { settle: (id, result) => settled.get(id)?.(result), fatal: (error) => assert.fail(error) },
+      (id, events, config) => {
+        const handle = spawnThread(id, events, config);
+        return {
+          sharesMemory: handle.sharesMemory,
+          send: (message, transfer) => {
+            if (message.type === 'run') runs++;
+            handle.send(message, transfer);
+          },
+          kill: () => handle.kill(),
+          keepAlive: (yes) => handle.keepAlive(yes),
+        };
+      },
+    );
+    const settled = new Map<number, (result: ChunkResult) => void>();
+    try {
+      for (let id = 1; id <= 10; id++) {
+        const done = new Promise<ChunkResult>((resolve) => settled.set(id, resolve));
+        executor.submit({
+          id,
+          fnId: 1,
+          fn: { kind: 'inline', source: '(x) => x + 1', name: '' },
+          items: [id],
+          star: false,
+          base: 0,
+          timeout: null,
+          retries: 0,
+          exclusive: false,
+        });
+        const result = await done;
+        assert.ok(result.ok && result.values[0] === id + 1);
+      }
+      assert.equal(runs, 10, 'one batch a chunk');
+    } finally {
+      await executor.terminate();
+    }
   });
 });

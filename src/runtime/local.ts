@@ -45,6 +45,8 @@ export class LocalExecutor implements Executor {
   readonly #queue = new RunQueue();
   /** Per-function chunk costs: batch sizes follow them, and prefetching waits for a steady estimate. */
   readonly #costs = new ChunkCosts();
+  /** Functions whose chunks moved buffers with transfer(): a worker's unstarted ones cannot be taken back. */
+  readonly #moves = new Set<number>();
   #nextWorkerId = 1;
   #startFailures = 0;
   #busy = false;
@@ -219,6 +221,9 @@ export class LocalExecutor implements Executor {
       for (const slot of this.#slots) {
         if (slot === thief || slot.state !== 'busy') continue;
         const ids = slot.unstarted();
+        // A worker that has started nothing it holds is about to: taking from it would only pass its chunks
+        // on from one idle worker to the next.
+        if (ids.length === slot.inflight.size) continue;
         if (ids.length > unstarted.length) [victim, unstarted] = [slot, ids];
       }
       if (!victim) return;
@@ -358,7 +363,7 @@ export class LocalExecutor implements Executor {
       for (const slot of this.#slots) {
         const first = this.#queue.peek();
         if (!first) break;
-        const robbable = slot.handle.sharesMemory;
+        const robbable = slot.handle.sharesMemory && !this.#moves.has(first.fnId);
         if (prefetch ? !this.#canPrefetch(slot, first, robbable) : slot.state !== 'idle') continue;
         // An exclusive chunk's timeout counts from its start, so it waits for a worker past its initializer.
         if (first.exclusive && !slot.ready) continue;
@@ -409,9 +414,16 @@ export class LocalExecutor implements Executor {
     // A batch to a thread carries claim cells, so that the pool can take back what the worker has not started:
     // for another worker that runs dry (#steal), when its call is cancelled, or when the worker dies. Not an
     // exclusive chunk: it travels alone, and stopping its worker is how it is cancelled.
-    const cells = slot.handle.sharesMemory && !jobs[0]!.exclusive ? claimCells(jobs.length) : null;
+    let cells = slot.handle.sharesMemory && !jobs[0]!.exclusive ? claimCells(jobs.length) : null;
     try {
       const batch = encodeChunks(jobs, moved, slot.handle.sharesMemory, deep, cells);
+      // Buffers moved with transfer() leave this thread with the batch, so its chunks could not be sent again
+      // whole: none of them may be taken back, and this function's chunks are no longer scheduled as if they
+      // could be.
+      if (moved.length > 0) {
+        cells = batch.claims = null;
+        this.#moves.add(jobs[0]!.fnId);
+      }
       slot.handle.send({ type: 'run', fns, batch }, transferList(batch.numbers, moved));
     } catch (err) {
       this.#sendApart(jobs, err);

@@ -4,6 +4,7 @@ import type { TransferListItem } from 'node:worker_threads';
 import { SerializationError, serializeError, type WireError } from '../errors.js';
 import {
   type ChunkOut,
+  Claim,
   claim,
   decodeChunks,
   encodeOutcomes,
@@ -140,8 +141,19 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     bufferMs += now - started;
   };
 
-  // Chunks received but not yet started.
+  // Chunks received but not yet started (some may have been taken back by the pool meanwhile).
   const waiting = (): number => queue.length - head;
+
+  // Whether at least `n` waiting chunks are still this worker's to run: one the pool took back is no reason
+  // to hold results. Looks no further than it must.
+  const waitingLive = (n: number): boolean => {
+    let live = 0;
+    for (let i = head; i < queue.length && live < n; i++) {
+      const { claims, index } = queue[i]!;
+      if (!claims || Atomics.load(claims, index) !== Claim.REVOKED) live++;
+    }
+    return live >= n;
+  };
 
   const fail = (chunk: Chunk, err: unknown, ref: FnRef | undefined): Outcome => ({
     id: chunk.id,
@@ -278,7 +290,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       // wait here: then the pool is not waiting on it to send more work.
       if (ended - started >= FLUSH_AFTER_MS) {
         if (chunk.hold) takeWaiting(2);
-        holding = chunk.hold && waiting() >= 2 && ended - bufferSince < HOLD_SLOW_MS;
+        holding = chunk.hold && ended - bufferSince < HOLD_SLOW_MS && waitingLive(2);
         if (!holding) flush();
       }
     }
@@ -317,7 +329,9 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   // A task that calls process.exit() or throws from a timer takes the worker down; say which chunk it was.
   if (ownsProcess) {
     process.on('exit', (code) => {
-      if (running !== null || buffer.length > 0) sayDying(null, code);
+      // Chunks still waiting here count too: a task's timer may end the worker between two chunks (the loop
+      // lets the event loop turn), and the pool must learn that none of them started.
+      if (running !== null || buffer.length > 0 || waiting() > 0) sayDying(null, code);
     });
     process.on('uncaughtException', (err) => {
       sayDying(serializeError(err), 1);
