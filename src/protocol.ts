@@ -433,6 +433,12 @@ export function transfer<T>(value: T, list: readonly TransferListItem[]): T {
   return new Transfer(value, list) as unknown as T;
 }
 
+/** Whether a list of items holds transfer() marks where unwrapTransfers would find them. */
+export function hasTransfers(items: ArrayLike<unknown>): boolean {
+  if (!Array.isArray(items)) return false;
+  return items.some((item) => isTransfer(item) || (Array.isArray(item) && hasTransfers(item)));
+}
+
 /** Replaces transfer() marks in a list of items (one level deep) by their values, collecting the buffers. */
 export function unwrapTransfers(items: unknown[], into: TransferListItem[]): unknown[] {
   let out = items;

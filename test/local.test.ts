@@ -98,6 +98,30 @@ describe('local executor', () => {
     });
   });
 
+  it('a chunk whose moved buffers were lost with its thread fails with WorkerLostError instead of hanging', {
+    timeout: 30_000,
+  }, async () => {
+    await withPool({ processes: 1 }, async (pool) => {
+      const task = (what: string, bytes: Uint8Array): number => {
+        if (what === 'exit') process.exit(3);
+        return bytes.byteLength;
+      };
+      const call = (what: string) => {
+        const bytes = new Uint8Array(8);
+        return pool.applyAsync(task, [what, transfer(bytes, [bytes.buffer])]);
+      };
+      // Quick calls first, so the next two go in one batch: the first ends the thread, the second had not
+      // started, but its buffer went with the thread.
+      await Promise.all(Array.from({ length: 16 }, () => call('ok')));
+      const [exited, behind] = await Promise.allSettled([call('exit'), call('ok')]);
+      assert.ok(exited.status === 'rejected' && exited.reason instanceof WorkerLostError, String(exited));
+      assert.ok(behind.status === 'rejected' && behind.reason instanceof WorkerLostError, String(behind));
+      assert.match((behind.reason as WorkerLostError).reason, /transfer\(\)/);
+      // The pool goes on.
+      assert.equal(await call('ok'), 8);
+    });
+  });
+
   it('breaking out of imap takes back the chunks its threads have not started, so they never run', async () => {
     await withPool({ processes: 2 }, async (pool) => {
       const counter = new Int32Array(new SharedArrayBuffer(4));

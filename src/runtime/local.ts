@@ -16,6 +16,7 @@ import {
   encodeChunks,
   type FnRef,
   type FromWorker,
+  hasTransfers,
   isSharedView,
   type OutcomeBatch,
   sharedResults,
@@ -270,18 +271,18 @@ export class LocalExecutor implements Executor {
           const why = reason
             ? `the task threw outside its call: ${describe(reason)}`
             : 'the task ended the worker';
-          this.#lose(job, { ...exit, reason: why }, reason ?? undefined);
+          this.#lose(slot, job, { ...exit, reason: why }, reason ?? undefined);
         } else {
-          this.#queue.pushFront(job); // it had not started: run it elsewhere
+          this.#runElsewhere(slot, job, exit); // it had not started
         }
       }
     } else if (wasStarting && !slot.stoppedBecause) {
       // The worker died before its initializer finished, so none of its chunks ran: run them elsewhere.
       // (Repeated start-up deaths become fatal below, so this cannot loop.)
-      for (const job of lost) this.#queue.pushFront(job);
+      for (const job of lost) this.#runElsewhere(slot, job, exit);
     } else {
       const reason = slot.stoppedBecause ?? exit.reason;
-      for (const job of lost) this.#lose(job, { ...exit, reason });
+      for (const job of lost) this.#lose(slot, job, { ...exit, reason });
     }
     if (wasStarting && !slot.stoppedBecause && this.#state === 'running') {
       if (++this.#startFailures >= START_FAILURES_BEFORE_FATAL) {
@@ -301,13 +302,24 @@ export class LocalExecutor implements Executor {
     this.#afterProgress();
   }
 
-  #lose(job: ChunkJob, exit: WorkerExit, cause?: unknown): void {
+  #lose(slot: Slot, job: ChunkJob, exit: WorkerExit, cause?: unknown): void {
     if (job.retries > 0) {
       job.retries--;
-      this.#queue.pushFront(job);
+      this.#runElsewhere(slot, job, exit, cause);
       return;
     }
     this.#hooks.settle(job.id, { ok: false, error: new WorkerLostError(exit, { cause }) });
+  }
+
+  // A chunk's buffers moved with transfer() went to the lost thread: sent again, they would arrive detached
+  // (a typed array then cannot even be read there), so such a chunk fails instead of running again.
+  #runElsewhere(slot: Slot, job: ChunkJob, exit: WorkerExit, cause?: unknown): void {
+    if (!slot.handle.sharesMemory || !hasTransfers(job.items)) {
+      this.#queue.pushFront(job);
+      return;
+    }
+    const reason = `${exit.reason}; the buffers its arguments moved with transfer() were lost with it`;
+    this.#hooks.settle(job.id, { ok: false, error: new WorkerLostError({ ...exit, reason }, { cause }) });
   }
 
   #stop(slot: Slot, because: string): void {
