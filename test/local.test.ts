@@ -15,6 +15,19 @@ import { withPool } from './helpers.js';
 const SLOW = '(x) => { const end = Date.now() + 8; while (Date.now() < end); return x; }';
 const FAST = '(x) => x + 1';
 
+/** A chunk of one item, its own id, for the inline function `source`. */
+const inlineJob = (id: number, fnId: number, source: string): ChunkJob => ({
+  id,
+  fnId,
+  fn: { kind: 'inline', source, name: '' },
+  items: [id],
+  star: false,
+  base: 0,
+  timeout: null,
+  retries: 0,
+  exclusive: false,
+});
+
 describe('local executor', () => {
   it('credits what a chunk cost to its own function, not to the latest batch sent', async () => {
     const settled = new Map<number, () => void>();
@@ -28,19 +41,8 @@ describe('local executor', () => {
     let nextId = 1;
     const submit = (fnId: number, source: string): Promise<void> => {
       const id = nextId++;
-      const job: ChunkJob = {
-        id,
-        fnId,
-        fn: { kind: 'inline', source, name: '' },
-        items: [id],
-        star: false,
-        base: 0,
-        timeout: null,
-        retries: 0,
-        exclusive: false,
-      };
       const done = new Promise<void>((resolve) => settled.set(id, resolve));
-      executor.submit(job);
+      executor.submit(inlineJob(id, fnId, source));
       return done;
     };
     try {
@@ -205,17 +207,7 @@ describe('local executor', () => {
     try {
       for (let id = 1; id <= 10; id++) {
         const done = new Promise<ChunkResult>((resolve) => settled.set(id, resolve));
-        executor.submit({
-          id,
-          fnId: 1,
-          fn: { kind: 'inline', source: '(x) => x + 1', name: '' },
-          items: [id],
-          star: false,
-          base: 0,
-          timeout: null,
-          retries: 0,
-          exclusive: false,
-        });
+        executor.submit(inlineJob(id, 1, '(x) => x + 1'));
         const result = await done;
         assert.ok(result.ok && result.values[0] === id + 1);
       }
