@@ -39,16 +39,16 @@ export interface ChunkBatch {
    */
   hold: boolean;
   /**
-   * For a batch sent deep ahead to a thread: one shared cell per chunk (see Claim), through which the worker
-   * claims each chunk as it starts it and the pool may take back the ones it has not started.
+   * For a batch to a thread (but not of an exclusive chunk): one shared cell per chunk (see Claim), through
+   * which the worker claims each chunk as it starts it and the pool may take back the ones it has not started.
    */
   claims: Int32Array | null;
 }
 
 /**
  * The states of a chunk's claim cell. A worker moves a cell from QUEUED to STARTED just before it runs the
- * chunk; the pool moves it from QUEUED to REVOKED to take the chunk back (for an idle worker, or because the
- * chunk was cancelled). Both use compare-and-exchange, so exactly one of them wins, and a revoked chunk never
+ * chunk; the pool moves it from QUEUED to REVOKED to take the chunk back (for an idle worker, because the chunk
+ * was cancelled, or to run it elsewhere when the worker died). Both use compare-and-exchange, so exactly one of them wins, and a revoked chunk never
  * runs on that worker and is never reported by it.
  */
 export const Claim = { QUEUED: 0, STARTED: 1, REVOKED: 2 } as const;

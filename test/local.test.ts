@@ -124,6 +124,22 @@ describe('local executor', () => {
     });
   });
 
+  it('a thread lost to out of memory: of the chunks it had not started, only those that moved buffers fail', async () => {
+    await withPool({ processes: 1, maxHeapMb: 64 }, async (pool) => {
+      await pool.starmap(behave, Array(8).fill(['busy', 3]), 1);
+      const bytes = new Uint8Array(8);
+      // One batch: the leak, a plain chunk, and one whose buffer moves with it to the thread.
+      const [leak, plain, moved] = await Promise.allSettled([
+        pool.apply(behave, ['leak']),
+        pool.apply(behave, ['busy', 3]),
+        pool.apply(behave, ['ok', transfer(bytes, [bytes.buffer])]),
+      ]);
+      assert.ok(leak.status === 'rejected' && leak.reason instanceof WorkerLostError, String(leak));
+      assert.deepEqual(plain, { status: 'fulfilled', value: 3 });
+      assert.ok(moved.status === 'rejected' && moved.reason instanceof WorkerLostError, String(moved));
+    });
+  });
+
   it('breaking out of imap takes back the chunks its threads have not started, so they never run', async () => {
     await withPool({ processes: 2 }, async (pool) => {
       const counter = new Int32Array(new SharedArrayBuffer(4));

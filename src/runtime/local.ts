@@ -82,9 +82,10 @@ export class LocalExecutor implements Executor {
       let hit = false;
       for (const id of slot.inflight.keys()) {
         if (!ids.has(id)) continue;
-        slot.inflight.delete(id);
         // Taken back before it started, it never runs; otherwise it is running, or ran and waits to report.
-        if (!slot.revoke(id)) hit = true;
+        if (slot.revoke(id)) continue;
+        slot.inflight.delete(id);
+        hit = true;
       }
       if (hit && stopRunning && !slot.killed) this.#stop(slot, 'it was stopped to cancel another task');
     }
@@ -426,23 +427,23 @@ export class LocalExecutor implements Executor {
     // A batch to a thread carries claim cells, so that the pool can take back what the worker has not started:
     // for another worker that runs dry (#steal), when its call is cancelled, or when the worker dies. Not an
     // exclusive chunk: it travels alone, and stopping its worker is how it is cancelled.
-    let cells = slot.handle.sharesMemory && !jobs[0]!.exclusive ? claimCells(jobs.length) : null;
+    const cells = slot.handle.sharesMemory && !jobs[0]!.exclusive ? claimCells(jobs.length) : null;
     try {
       const batch = encodeChunks(jobs, moved, slot.handle.sharesMemory, deep, cells);
-      // Buffers moved with transfer() leave this thread with the batch, so its chunks could not be sent again
-      // whole: none of them may be taken back, and this function's chunks are no longer scheduled as if they
-      // could be.
-      if (moved.length > 0) {
-        cells = batch.claims = null;
-        this.#moves.add(jobs[0]!.fnId);
-      }
       slot.handle.send({ type: 'run', fns, batch }, transferList(batch.numbers, moved));
     } catch (err) {
       this.#sendApart(jobs, err);
       return;
     }
     for (const [id] of fns) slot.knownFns.add(id);
-    slot.sent(jobs, cells, performance.now());
+    // A chunk whose buffers moved with transfer() left them with this thread: it could not be sent again
+    // whole, so it is never taken back, and its function is no longer scheduled as if it could be.
+    let movable: ((job: ChunkJob) => boolean) | undefined;
+    if (moved.length > 0) {
+      movable = (job) => !hasTransfers(job.items);
+      this.#moves.add(jobs[0]!.fnId);
+    }
+    slot.sent(jobs, cells, performance.now(), movable);
     const timed = jobs[0]!;
     if (timed.exclusive) slot.timed = true;
     if (timed.timeout !== null) {

@@ -61,15 +61,27 @@ export class Slot {
     return owed;
   }
 
-  /** Books a batch just sent, with its claim cells (one per chunk, in order) if it has them. */
-  sent(jobs: readonly ChunkJob[], cells: Int32Array | null, now: number): void {
+  /**
+   * Books a batch just sent, with its claim cells (one per chunk, in order) if it has them; `movable` says
+   * which chunks may be taken back through theirs (all, when not given).
+   */
+  sent(
+    jobs: readonly ChunkJob[],
+    cells: Int32Array | null,
+    now: number,
+    movable?: (job: ChunkJob) => boolean,
+  ): void {
     for (const job of jobs) this.inflight.set(job.id, job);
     this.lastFn = jobs[0]!.fnId;
     if (this.batches.length === 0) this.lastAt = now;
     const sent: Sent = { owed: jobs.length };
     this.batches.push(sent);
-    if (cells) for (let i = 0; i < jobs.length; i++) this.#claims.set(jobs[i]!.id, { cells, index: i, sent });
     this.state = 'busy';
+    if (!cells) return;
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i]!;
+      if (!movable || movable(job)) this.#claims.set(job.id, { cells, index: i, sent });
+    }
   }
 
   /** Takes a reported chunk off the books: its job, or undefined when it was cancelled meanwhile. */
