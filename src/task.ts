@@ -18,16 +18,26 @@ const slot = globalThis as Record<symbol, Registry | undefined>;
 slot[REGISTRY_KEY] ??= { byKey: new Map(), byFn: new WeakMap(), counters: new Map() };
 const registry: Registry = slot[REGISTRY_KEY];
 
+/** Marks the second import of a task module under tsx in a worker; the module's tasks keep their plain URL. */
+export const RETRY_PARAM = 'mpool-tsx';
+
 function moduleUrl(where: string | URL): string {
-  if (where instanceof URL) return where.href;
+  if (where instanceof URL) return withoutRetryMark(where.href);
   if (typeof where !== 'string' || where === '') {
     throw new TypeError(
       `Expected \`moduleUrl\` to be import.meta.url (or __filename in CommonJS), got \`${String(where)}\` (${typeof where})`,
     );
   }
   return /^[a-z][a-z0-9+.-]*:/i.test(where) && !/^[a-z]:[\\/]/i.test(where)
-    ? where
+    ? withoutRetryMark(where)
     : pathToFileURL(where).href;
+}
+
+function withoutRetryMark(url: string): string {
+  if (!url.includes(RETRY_PARAM)) return url;
+  const plain = new URL(url);
+  plain.searchParams.delete(RETRY_PARAM);
+  return plain.href;
 }
 
 /**

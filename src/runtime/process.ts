@@ -5,6 +5,7 @@ import type { WorkerExit } from '../errors.js';
 import type { ExecutorConfig } from '../executor.js';
 import type { FromWorker } from '../protocol.js';
 import type { WorkerEvents } from './local.js';
+import { parseNodeOptions, toArgv, tsxRoot, workerOptions } from './node-flags.js';
 import type { WorkerHandle } from './slot.js';
 
 const isTs = import.meta.url.endsWith('.ts');
@@ -15,12 +16,15 @@ const entry = fileURLToPath(new URL(`../worker/process-entry${isTs ? '.ts' : '.c
 export const KILL_GRACE_MS = 2000;
 
 function execArgv(config: ExecutorConfig): string[] {
-  // Keep loaders such as tsx; drop flags that would make the child a test runner or a debugger.
-  const args = process.execArgv.filter((arg) => !/^--(test|inspect|watch|debug-port)/.test(arg));
-  if (isTs && !args.some((arg) => arg.includes('tsx'))) args.push('--import', import.meta.resolve('tsx'));
+  const args = toArgv(workerOptions(process.execArgv));
+  // Run from src/ (mpool's own tests), the entry itself is TypeScript.
+  if (isTs) args.push('--import', import.meta.resolve('tsx'));
   if (config.maxHeapMb) args.push(`--max-old-space-size=${config.maxHeapMb}`);
   return args;
 }
+
+// The tsx that the parent runs under, for a child that needs it for a task module.
+const parentTsx = tsxRoot(parseNodeOptions(process.execArgv));
 
 function why(code: number | null, signal: string | null, stderrTail: string): string {
   if (/heap limit|out of memory/i.test(stderrTail)) return 'out of memory (maxHeapMb)';
@@ -32,7 +36,7 @@ export function spawnProcess(workerId: number, events: WorkerEvents, config: Exe
   const child: ChildProcess = fork(entry, [], {
     execArgv: execArgv(config),
     serialization: 'advanced',
-    env: { ...process.env, MPOOL_WORKER: String(workerId) },
+    env: { ...process.env, MPOOL_WORKER: String(workerId), ...(parentTsx ? { MPOOL_TSX: parentTsx } : {}) },
     stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
   });
   // stderr passes through, and its tail tells an out-of-memory death from other crashes.

@@ -1,9 +1,10 @@
 // Runtime on worker_threads: one Worker per slot, speaking the protocol over its message port.
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { WorkerExit } from '../errors.js';
 import type { ExecutorConfig } from '../executor.js';
 import type { FromWorker } from '../protocol.js';
 import type { WorkerEvents } from './local.js';
+import { optionName, parseNodeOptions, toArgv, tsxRoot, workerOptions } from './node-flags.js';
 import type { WorkerHandle } from './slot.js';
 
 // From dist/, the entry is one bundled CommonJS file (scripts/bundle-workers.mjs): it starts faster.
@@ -32,11 +33,33 @@ function why(code: number, error: Error | undefined): string {
   return code === 0 ? 'the worker exited' : `the worker exited with code ${code}`;
 }
 
+// A thread inherits the parent's options unless given its own list; it gets one only when something is
+// dropped (tsx, whose hooks a thread registers itself only if a task module needs them: most load without).
+// Node refuses process-wide options in that list and names them; those are left out too.
+let threadArgv: string[] | undefined | null = null;
+const parentTsx = tsxRoot(parseNodeOptions(process.execArgv));
+
+function startWorker(file: string | URL, options: WorkerOptions): Worker {
+  if (threadArgv === null) {
+    const kept = workerOptions(process.execArgv);
+    threadArgv = kept.length === parseNodeOptions(process.execArgv).length ? undefined : toArgv(kept);
+  }
+  try {
+    return new Worker(file, { ...options, execArgv: threadArgv });
+  } catch (err) {
+    const refused = /invalid execArgv flags: (.*)$/.exec((err as Error).message);
+    if ((err as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || !refused) throw err;
+    const names = new Set(refused[1]!.split(', ').map((flag) => optionName([flag])));
+    threadArgv = toArgv(workerOptions(process.execArgv).filter((option) => !names.has(optionName(option))));
+    return new Worker(file, { ...options, execArgv: threadArgv });
+  }
+}
+
 export function spawnThread(workerId: number, events: WorkerEvents, config: ExecutorConfig): WorkerHandle {
   const source = workerSource();
-  const worker = new Worker(source.file, {
+  const worker = startWorker(source.file, {
     eval: source.eval,
-    workerData: { mpoolWorker: workerId },
+    workerData: { mpoolWorker: workerId, mpoolTsx: parentTsx },
     resourceLimits: config.maxHeapMb ? { maxOldGenerationSizeMb: config.maxHeapMb } : undefined,
   });
   let error: Error | undefined;

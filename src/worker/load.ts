@@ -6,6 +6,7 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FnRef } from '../protocol.js';
 import { registeredTask } from '../task.js';
+import { loadTypeScript, TYPESCRIPT_FILE } from './typescript.js';
 
 export type LoadedFn = (...args: unknown[]) => unknown;
 
@@ -37,26 +38,6 @@ function compileInline(source: string, name: string): LoadedFn {
   );
 }
 
-// Set by whoever registers tsx in this thread (our thread bootstrap, or this module).
-const TSX_KEY = Symbol.for('mpool.tsx-registered');
-const flags = globalThis as Record<symbol, boolean | undefined>;
-
-/** Whether .ts modules already load here: tsx registered in this thread, or preloaded by the process. */
-function typeScriptReady(): boolean {
-  return (
-    flags[TSX_KEY] === true || /tsx/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`)
-  );
-}
-
-async function registerTypeScript(): Promise<void> {
-  if (flags[TSX_KEY]) return;
-  flags[TSX_KEY] = true;
-  const esm = (await import('tsx/esm/api')) as { register: () => unknown };
-  esm.register();
-  const cjs = (await import('tsx/cjs/api')) as { register: () => unknown };
-  cjs.register();
-}
-
 const requireHere = createRequire(import.meta.url);
 
 // Node's own rule: .cjs/.cts are CommonJS, .mjs/.mts are ESM, anything else follows the nearest package.json.
@@ -76,17 +57,23 @@ function isCommonJs(url: string): boolean {
   }
 }
 
-async function importTaskModule(url: string): Promise<void> {
-  if (isCommonJs(url)) {
-    // require, not import(): on Node 20 a CommonJS module loaded through import() cannot require('mpool').
-    if (/\.c?tsx?$/.test(url) && !typeScriptReady()) await registerTypeScript();
-    requireHere(fileURLToPath(url));
-    return;
+// Once per module and worker: a TypeScript module may have loaded at another URL than its plain one.
+const imported = new Map<string, Promise<void>>();
+
+function importTaskModule(url: string): Promise<void> {
+  let pending = imported.get(url);
+  if (!pending) {
+    // require, not import(), for CommonJS: on Node 20 a CommonJS module loaded through import() cannot require('mpool').
+    const load = isCommonJs(url)
+      ? (target: string) => requireHere(fileURLToPath(target))
+      : (target: string) => import(target);
+    pending = TYPESCRIPT_FILE.test(new URL(url).pathname)
+      ? loadTypeScript(url, load)
+      : Promise.resolve(load(url)).then(() => {});
+    imported.set(url, pending);
+    pending.catch(() => imported.delete(url));
   }
-  // Register tsx before the first import: Node caches a failed import() of a URL, so it cannot be retried.
-  // (Node 20 does not hand tsx's hooks to worker threads, so a thread must register them itself.)
-  if (/\.[mc]?tsx?$/.test(new URL(url).pathname) && !typeScriptReady()) await registerTypeScript();
-  await import(url);
+  return pending;
 }
 
 const moduleCache = new Map<string, Promise<LoadedFn>>();
