@@ -1,7 +1,7 @@
 // Seed example 5: error_callback. The seed maps divide over (x, y) tuples, so every call gets ONE argument:
 // in Python each item fails with TypeError, error_callback fires once, and result.get() raises that TypeError.
 // starmap spreads each tuple into divide(x, y); then only (5, 0) fails, with the division error.
-import { Pool } from '../src/index.js';
+import { Pool } from 'mpool';
 import { runIfMain } from './run-main.js';
 import { divide } from './tasks.js';
 

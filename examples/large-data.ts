@@ -1,5 +1,5 @@
 // Seed example 2: a million items, doubled, with chunksize 1000.
-import { Pool } from '../src/index.js';
+import { Pool } from 'mpool';
 import { runIfMain } from './run-main.js';
 
 export async function main(): Promise<void> {

@@ -1,5 +1,5 @@
 // Seed example 4: size the pool with cpuCount(), Python's multiprocessing.cpu_count().
-import { cpuCount, Pool } from '../src/index.js';
+import { cpuCount, Pool } from 'mpool';
 import { runIfMain } from './run-main.js';
 
 export async function main(): Promise<void> {

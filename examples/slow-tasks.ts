@@ -1,6 +1,6 @@
 // Seed example 3: five 1-second tasks in parallel. The wall time is ceil(5 / workers) seconds, because each
 // worker runs one task at a time, as in Python; an async sleep does not change that, a bigger pool does.
-import { cpuCount, Pool } from '../src/index.js';
+import { cpuCount, Pool } from 'mpool';
 import { runIfMain } from './run-main.js';
 import { asyncTask, blockingTask } from './tasks.js';
 

@@ -1,6 +1,6 @@
 // Seed example 1: map_async with return values.
 //   result = pool.map_async(square, [1, 2, 3, 4, 5]); pool.close(); pool.join(); print(result.get())
-import { Pool } from '../src/index.js';
+import { Pool } from 'mpool';
 import { runIfMain } from './run-main.js';
 
 export async function main(): Promise<void> {

@@ -1,5 +1,5 @@
 // Module-level tasks for the examples: workers import this module and find each task by its place in it.
-import { task } from '../src/index.js';
+import { task } from 'mpool';
 
 /** JavaScript has no ZeroDivisionError (5 / 0 is Infinity), so the seed's intent is spelled out. */
 export class ZeroDivisionError extends Error {

@@ -33,8 +33,12 @@ Starts a worker node: it takes chunks from a BullMQ queue on Redis and runs them
 
 Environment: MPOOL_REDIS_PASSWORD sets the Redis password (kept off the command line),
 MPOOL_SECRET the shared secret for --allow-inline.
-SIGTERM or SIGINT stop the node gracefully; a second one releases running chunks at once.
+SIGTERM or SIGINT stop the node gracefully; a second one releases running chunks at once. The node
+also stops gracefully when its parent process goes away (npx does not pass SIGTERM on).
 `;
+
+/** How often the node checks that its parent is still there. */
+const PARENT_CHECK_MS = 500;
 
 function integer(name: string, text: string | undefined, fallback: number, min: number): number {
   if (text === undefined) return fallback;
@@ -124,12 +128,22 @@ async function worker(args: string[]): Promise<number> {
   const node = await startNode(options);
   let signals = 0;
   const onSignal = (signal: string): void => {
-    if (++signals === 1) log(`${signal} received`);
+    if (++signals === 1) log(`${signal} stopping`);
     void node.stop();
   };
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  // npm runs a bin under `sh -c`, which does not pass SIGTERM on: when whoever started the node goes away
+  // (it is given a new parent), stop as on SIGTERM rather than take jobs for nobody.
+  const parent = process.ppid;
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watch);
+    onSignal(`the parent process (pid ${parent}) is gone:`);
+  }, PARENT_CHECK_MS);
+  watch.unref();
   await node.stopped;
+  clearInterval(watch);
   return 0;
 }
 

@@ -219,9 +219,11 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     log(`chunk ${jobId} stalled (its node stopped renewing the lock); back to the queue`),
   );
 
+  const count = (n: number, noun: string): string =>
+    `${n} ${noun}${n === 1 ? '' : noun === 'process' ? 'es' : 's'}`;
   const inline = options.allowInline ? 'inline functions allowed when signed' : 'inline functions refused';
   log(
-    `worker node ${options.name} started: queue "${options.queue}" on ${conn.label}, ${options.processes} ${options.context === 'thread' ? 'thread' : 'process'}(es), ` +
+    `worker node ${options.name} started: queue "${options.queue}" on ${conn.label}, ${count(options.processes, options.context)}, ` +
       `tasks: ${[...table.keys()].join(', ') || 'none'}; ${inline}`,
   );
 

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { TaskRefusedError } from '../errors.js';
 import type { FnRef } from '../protocol.js';
 import { registeredTask } from '../task.js';
+import { loadTypeScript, TYPESCRIPT_FILE } from '../worker/typescript.js';
 
 type AnyFn = (...args: unknown[]) => unknown;
 
@@ -12,33 +13,10 @@ function isTaskFunction(value: unknown): value is AnyFn {
   return typeof value === 'function' && !/^class[\s{]/.test(Function.prototype.toString.call(value));
 }
 
-let tsRegistered = false;
-async function registerTypeScript(): Promise<void> {
-  if (tsRegistered) return;
-  tsRegistered = true;
-  const esm = (await import('tsx/esm/api')) as { register: () => unknown };
-  esm.register();
-}
-
-/** Imports a module, registering tsx first when a .ts module is loaded by plain node. */
-export async function importModule(url: string): Promise<Record<string, unknown>> {
-  try {
-    return (await import(url)) as Record<string, unknown>;
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
-    try {
-      await registerTypeScript();
-    } catch {
-      throw new TypeError(
-        `Cannot load ${url}: TypeScript task modules need tsx installed (or build them to .js).`,
-        {
-          cause: err,
-        },
-      );
-    }
-    // Node remembers the failed import of this URL: load it afresh under another one.
-    return (await import(`${url}${url.includes('?') ? '&' : '?'}mpool-tsx`)) as Record<string, unknown>;
-  }
+/** Imports a module; a TypeScript one as workers do, through tsx when Node cannot load it as it is. */
+export function importModule(url: string): Promise<Record<string, unknown>> {
+  const load = (target: string) => import(target) as Promise<Record<string, unknown>>;
+  return TYPESCRIPT_FILE.test(new URL(url).pathname) ? loadTypeScript(url, load) : load(url);
 }
 
 const names = new Map<string, string>();

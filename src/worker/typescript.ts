@@ -100,15 +100,14 @@ function cannotLoad(url: string, err: unknown): Error {
  * Loads a TypeScript module with `load`. When it cannot be loaded as it is, registers tsx here and loads it
  * again at a marked URL: Node may keep the failed first attempt under the plain one (Node 20 and 22 do).
  */
-export async function loadTypeScript(url: string, load: (url: string) => unknown): Promise<void> {
+export async function loadTypeScript<T>(url: string, load: (url: string) => T | Promise<T>): Promise<T> {
   try {
-    await load(url);
-    return;
+    return await load(url);
   } catch (err) {
     if (flags[TSX_KEY] || !isLoadError(err)) throw err;
     if (!(await registerTsx(url))) throw cannotLoad(url, err);
   }
   const marked = new URL(url);
   marked.searchParams.set(RETRY_PARAM, '');
-  await load(marked.href);
+  return load(marked.href);
 }

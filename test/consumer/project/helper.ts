@@ -1,0 +1,1 @@
+export const base: number = 1;
