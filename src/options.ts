@@ -120,8 +120,8 @@ function integer(name: string, value: unknown, min: number): number {
 }
 
 function positive(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    const what = `Expected \`${name}\` to be a finite number of milliseconds > 0, got ${received(value)}`;
+  if (typeof value !== 'number' || !(value > 0)) {
+    const what = `Expected \`${name}\` to be a number of milliseconds > 0, got ${received(value)}`;
     throw typeof value === 'number' ? new RangeError(what) : new TypeError(what);
   }
   return value;
@@ -133,7 +133,12 @@ export function resolveLimits(
   fallback: { timeout: number | null; retries: number },
 ): { timeout: number | null; retries: number } {
   return {
-    timeout: options.timeout === undefined ? fallback.timeout : positive('timeout', options.timeout),
+    timeout:
+      options.timeout === undefined
+        ? fallback.timeout
+        : options.timeout === Number.POSITIVE_INFINITY
+          ? null // no limit, like leaving it out: a call can lift the pool's limit this way
+          : positive('timeout', options.timeout),
     retries: options.retries === undefined ? fallback.retries : integer('retries', options.retries, 0),
   };
 }

@@ -25,7 +25,7 @@ describe('resolveOptions', () => {
       [{ initializer: 'init' }, /^Expected `initializer` to be a function, got `"init"` \(string\)$/],
       [{ initargs: 5 }, /`initargs` to be an array/],
       [{ context: 'fork' }, /`context` to be 'thread' or 'process', got `"fork"`/],
-      [{ timeout: 0 }, /`timeout` to be a finite number of milliseconds > 0, got `0`/],
+      [{ timeout: 0 }, /`timeout` to be a number of milliseconds > 0, got `0`/],
       [{ retries: -1 }, /`retries` to be an integer >= 0/],
       [{ maxHeapMb: 1 }, /`maxHeapMb` to be an integer >= 16/],
       [{ procesess: 2 }, /Unknown pool option `procesess`/],

@@ -22,6 +22,7 @@ import {
   sharedResults,
   transferList,
 } from '../protocol.js';
+import { after } from '../timer.js';
 import { findUncloneable } from './clone.js';
 import { RunQueue } from './queue.js';
 import { batchRoom, ChunkCosts, canPrefetch, holdsResults, steady } from './schedule.js';
@@ -259,7 +260,7 @@ export class LocalExecutor implements Executor {
   }
 
   #onExit(slot: Slot, exit: WorkerExit): void {
-    clearTimeout(slot.timer);
+    slot.timer?.clear();
     this.#slots.delete(slot);
     const wasStarting = !slot.ready;
     // What its claim cells say it never started runs elsewhere, whatever ended the worker.
@@ -327,7 +328,7 @@ export class LocalExecutor implements Executor {
     slot.state = 'stopping';
     slot.stoppedBecause ??= because;
     slot.killed = true;
-    clearTimeout(slot.timer);
+    slot.timer?.clear();
     slot.handle.keepAlive(true);
     slot.handle.kill();
   }
@@ -447,7 +448,7 @@ export class LocalExecutor implements Executor {
     const timed = jobs[0]!;
     if (timed.exclusive) slot.timed = true;
     if (timed.timeout !== null) {
-      slot.timer = setTimeout(() => this.#timedOut(slot, timed), timed.timeout);
+      slot.timer = after(timed.timeout, () => this.#timedOut(slot, timed));
     }
   }
 
