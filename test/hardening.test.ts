@@ -1,9 +1,25 @@
 // Issue 13: nothing a task does wedges, crashes or orphans. Timeouts of any length, values that cannot
 // travel, errors that cannot be read.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { slowSqr } from './fixtures/tasks.js';
+import { WorkerLostError } from '../src/index.js';
+import { behave, slowSqr, workerIdentity } from './fixtures/tasks.js';
 import { CONTEXTS, withPool } from './helpers.js';
+
+/** Runs `body` with a fresh temporary directory, removed afterwards. */
+async function withDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'mpool-hardening-'));
+  try {
+    return await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const runs = (file: string): number => readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
 
 const THIRTY_DAYS = 30 * 24 * 60 * 60 * 1000;
 
@@ -31,6 +47,43 @@ for (const context of CONTEXTS) {
         assert.equal(await pool.applyAsync(slowSqr, [6, 300]).get(Number.POSITIVE_INFINITY), 36);
         assert.equal(await pool.applyAsync(slowSqr, [7, 200]).wait(2 ** 31), true);
         assert.equal(await pool.applyAsync(slowSqr, [8, 200]).wait(Number.POSITIVE_INFINITY), true);
+      });
+    });
+  });
+}
+
+for (const context of CONTEXTS) {
+  describe(`errors that cannot be read (${context})`, () => {
+    it('an error whose message, stack and a field throw when read: rejects once with it; the worker lives on', async () => {
+      await withDir(async (dir) => {
+        await withPool({ processes: 1, context }, async (pool) => {
+          const before = await pool.apply(workerIdentity);
+          const file = join(dir, 'runs');
+          const err = await pool.apply(behave, ['throw-unreadable', file], { retries: 3 }).catch((e) => e);
+          assert.ok(err instanceof RangeError, `got ${String(err)}`);
+          assert.match(err.message, /message could not be read: Error: no message for you/);
+          assert.equal((err as RangeError & { code: string }).code, 'E_SEEN');
+          assert.match(
+            String((err as RangeError & { secret: string }).secret),
+            /could not be read: Error: no secret/,
+          );
+          assert.equal(runs(file), 1, 'a task that threw was run again');
+          assert.equal(await pool.apply(workerIdentity), before, 'the worker was replaced');
+        });
+      });
+    });
+
+    it('a Proxy whose every trap throws: rejects once with an Error saying so; the worker lives on', async () => {
+      await withDir(async (dir) => {
+        await withPool({ processes: 1, context }, async (pool) => {
+          const before = await pool.apply(workerIdentity);
+          const file = join(dir, 'runs');
+          const err = await pool.apply(behave, ['throw-proxy', file], { retries: 3 }).catch((e) => e);
+          assert.ok(err instanceof Error && !(err instanceof WorkerLostError), `got ${String(err)}`);
+          assert.match(err.message, /message could not be read: Error: trapped/);
+          assert.equal(runs(file), 1, 'a task that threw was run again');
+          assert.equal(await pool.apply(workerIdentity), before, 'the worker was replaced');
+        });
       });
     });
   });

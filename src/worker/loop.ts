@@ -65,6 +65,16 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+// What a task threw is read here too (is it a ReferenceError, what is its message): a throwing getter or
+// Proxy must leave it as it is, for serializeError to describe as far as it can.
+function explain(ref: FnRef, err: unknown): unknown {
+  try {
+    return explainInlineError(ref, err);
+  } catch {
+    return err;
+  }
+}
+
 function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -158,7 +168,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   const fail = (chunk: Chunk, err: unknown, ref: FnRef | undefined): Outcome => ({
     id: chunk.id,
     ok: false,
-    error: serializeError(ref ? explainInlineError(ref, err) : err),
+    error: serializeError(ref ? explain(ref, err) : err),
   });
 
   // Runs the items from `start` on, synchronously while results are plain values; an async result
@@ -350,7 +360,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       initialized = true;
       void pump();
     } catch (err) {
-      port.post({ type: 'init-failed', error: serializeError(explainInlineError(initializer!, err)) }, []);
+      port.post({ type: 'init-failed', error: serializeError(explain(initializer!, err)) }, []);
     }
   };
 
