@@ -1,13 +1,15 @@
 // Issue 13: nothing a task does wedges, crashes or orphans. Timeouts of any length, values that cannot
 // travel, errors that cannot be read.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { WorkerLostError } from '../src/index.js';
 import { behave, slowSqr, workerIdentity } from './fixtures/tasks.js';
-import { CONTEXTS, withPool } from './helpers.js';
+import { CONTEXTS, processGone, sleep, withPool } from './helpers.js';
 
 /** Runs `body` with a fresh temporary directory, removed afterwards. */
 async function withDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
@@ -88,3 +90,38 @@ for (const context of CONTEXTS) {
     });
   });
 }
+
+describe('no orphans, even from workers busy in synchronous code (process)', () => {
+  for (const signal of ['SIGKILL', 'SIGTERM', 'SIGINT'] as const) {
+    it(`spinning child workers exit within a second of a ${signal} to their parent`, async () => {
+      const script = fileURLToPath(new URL('./fixtures/spinning-parent.ts', import.meta.url));
+      const parent = spawn(process.execPath, ['--import', 'tsx', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        parent.stdout.on('data', (d: Buffer) => {
+          out += d;
+          if (out.includes('\n')) resolve(out.split('\n')[0]!);
+        });
+        parent.on('exit', () => reject(new Error(`parent exited early: ${out}`)));
+      });
+      const pids = JSON.parse(line) as number[];
+      assert.equal(pids.length, 2);
+      const exited = new Promise((resolve) => parent.on('exit', (code, sig) => resolve(sig)));
+      parent.kill(signal);
+      assert.equal(await exited, signal, 'the parent did not die of the signal');
+      const deadline = Date.now() + 1000;
+      try {
+        for (const pid of pids) {
+          while (!(await processGone(pid))) {
+            assert.ok(Date.now() < deadline, `worker ${pid} outlived its parent by more than a second`);
+            await sleep(50);
+          }
+        }
+      } finally {
+        for (const pid of pids) if (!(await processGone(pid))) process.kill(pid, 'SIGKILL');
+      }
+    });
+  }
+});
