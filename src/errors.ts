@@ -1,4 +1,5 @@
 // Every error class mpool throws, and how errors cross the wire between a worker and the pool.
+import { TOO_DEEP, tooDeep } from './depth.js';
 
 /** Options every mpool error accepts: the underlying cause, as in `new Error(msg, { cause })`. */
 export interface MpoolErrorOptions {
@@ -227,6 +228,7 @@ function textOf(value: unknown): string {
 const unreadable = (what: string) => (err: unknown) => `[${what} could not be read: ${textOf(err)}]`;
 
 function cloneable(value: unknown): unknown {
+  if (tooDeep(value)) return `[a value that ${TOO_DEEP}]`;
   try {
     return structuredClone(value);
   } catch {

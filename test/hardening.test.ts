@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { WorkerLostError } from '../src/index.js';
-import { behave, slowSqr, workerIdentity } from './fixtures/tasks.js';
+import { SerializationError, WorkerLostError } from '../src/index.js';
+import { behave, nested, slowSqr, workerIdentity } from './fixtures/tasks.js';
 import { CONTEXTS, processGone, sleep, withPool } from './helpers.js';
 
 /** Runs `body` with a fresh temporary directory, removed afterwards. */
@@ -108,7 +108,7 @@ describe('no orphans, even from workers busy in synchronous code (process)', () 
       });
       const pids = JSON.parse(line) as number[];
       assert.equal(pids.length, 2);
-      const exited = new Promise((resolve) => parent.on('exit', (code, sig) => resolve(sig)));
+      const exited = new Promise((resolve) => parent.on('exit', (_code, sig) => resolve(sig)));
       parent.kill(signal);
       assert.equal(await exited, signal, 'the parent did not die of the signal');
       const deadline = Date.now() + 1000;
@@ -125,3 +125,67 @@ describe('no orphans, even from workers busy in synchronous code (process)', () 
     });
   }
 });
+
+const tooDeep = (direction: 'argument' | 'result', index: number) => (e: unknown) =>
+  e instanceof SerializationError &&
+  e.direction === direction &&
+  e.index === index &&
+  /1000 levels/.test(e.message);
+
+for (const context of CONTEXTS) {
+  describe(`values nested too deep to travel (${context})`, () => {
+    // Before the fix a thread lost such a message (the call never settled), so the test has its own limit.
+    it('a result 2,500 levels deep fails that call only; the worker takes work again', {
+      timeout: 30_000,
+    }, async () => {
+      await withPool({ processes: 1, context }, async (pool) => {
+        const before = await pool.apply(workerIdentity);
+        await assert.rejects(pool.apply(behave, ['deep', 2500]), tooDeep('result', 0));
+        await assert.rejects(
+          pool.starmap(
+            behave,
+            [
+              ['ok', 1],
+              ['deep', 2500],
+              ['ok', 3],
+            ] as Array<['ok' | 'deep', number]>,
+            3,
+          ),
+          tooDeep('result', 1),
+        );
+        assert.deepEqual(await pool.map((x: number) => x + 1, [1, 2]), [2, 3]);
+        assert.equal(await pool.apply(workerIdentity), before, 'the worker was replaced');
+      });
+    });
+
+    it('an argument 2,500 levels deep fails that call only; the pool and its worker go on', {
+      timeout: 30_000,
+    }, async () => {
+      await withPool({ processes: 1, context }, async (pool) => {
+        const before = await pool.apply(workerIdentity);
+        await assert.rejects(pool.apply(behave, ['ok', nested(2500)]), tooDeep('argument', 0));
+        await assert.rejects(
+          pool.map((v: unknown) => v, [1, 2, nested(2500)], 1),
+          tooDeep('argument', 2),
+        );
+        assert.equal(pool.state, 'running');
+        assert.equal(await pool.apply(workerIdentity), before, 'the worker was replaced');
+      });
+    });
+
+    it('deep but not too deep, cyclic and widely shared values still travel', {
+      timeout: 30_000,
+    }, async () => {
+      await withPool({ processes: 1, context }, async (pool) => {
+        const cyclic: { self?: unknown; n: number } = { n: 1 };
+        cyclic.self = cyclic;
+        const back = (await pool.apply(behave, ['ok', cyclic])) as typeof cyclic;
+        assert.equal(back.self, back);
+        let shared: object = { n: 1 };
+        for (let i = 0; i < 40; i++) shared = { a: shared, b: shared };
+        assert.ok(await pool.apply(behave, ['ok', shared]));
+        assert.ok(await pool.apply(behave, ['deep', 900]));
+      });
+    });
+  });
+}

@@ -1,9 +1,11 @@
 // The executor for one machine: a queue of chunks fed to a fixed set of worker threads or child processes.
 import { performance } from 'node:perf_hooks';
 import type { TransferListItem } from 'node:worker_threads';
+import { findTooDeep, TOO_DEEP } from '../depth.js';
 import {
   deserializeError,
   InitializerError,
+  SerializationError,
   TaskTimeoutError,
   type WireError,
   type WorkerExit,
@@ -65,6 +67,14 @@ export class LocalExecutor implements Executor {
   }
 
   submit(job: ChunkJob): void {
+    const deep = findTooDeep(job.items);
+    if (deep >= 0) {
+      // Sent, it would kill its receiver; refused here, it fails only its own call (settled as any result is,
+      // later than this call).
+      const error = new SerializationError(job.base + deep, 'argument', TOO_DEEP);
+      queueMicrotask(() => this.#hooks.settle(job.id, { ok: false, error }));
+      return;
+    }
     this.#queue.push(job);
     this.#setBusy(true);
     // Dispatch once the caller's synchronous burst of submits is done, so it goes out in full batches.

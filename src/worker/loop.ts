@@ -1,6 +1,7 @@
 // The one worker-side loop, shared by every transport: load the function, run chunks in order, reply in batches.
 import { performance } from 'node:perf_hooks';
 import type { TransferListItem } from 'node:worker_threads';
+import { findTooDeep, TOO_DEEP } from '../depth.js';
 import { SerializationError, serializeError, type WireError } from '../errors.js';
 import {
   type ChunkOut,
@@ -190,6 +191,14 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       }
     } catch (err) {
       return fail(chunk, err, ref);
+    }
+    const deep = findTooDeep(values);
+    if (deep >= 0) {
+      return {
+        id: chunk.id,
+        ok: false,
+        error: serializeError(new SerializationError(chunk.base + deep, 'result', TOO_DEEP)),
+      };
     }
     bases.set(chunk.id, chunk.base);
     return { id: chunk.id, ok: true, values };
