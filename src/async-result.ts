@@ -1,6 +1,7 @@
 // AsyncResult: Python's handle on a pending call — get / wait / ready / successful — and a native Promise.
 import { CallbackError, NotReadyError, TimeoutError } from './errors.js';
 import { received } from './options.js';
+import { after } from './timer.js';
 
 export interface Callbacks<T> {
   /** Called once with the whole result. If it throws, the result rejects with a CallbackError. */
@@ -9,8 +10,9 @@ export interface Callbacks<T> {
   errorCallback?: ((error: unknown) => void) | undefined;
 }
 
+// Infinity waits as long as no timeout does.
 function checkTimeout(timeout: unknown): number | undefined {
-  if (timeout === undefined || timeout === null) return undefined;
+  if (timeout === undefined || timeout === null || timeout === Number.POSITIVE_INFINITY) return undefined;
   if (typeof timeout !== 'number' || !(timeout >= 0)) {
     throw new RangeError(
       `Expected \`timeout\` to be a number of milliseconds >= 0, got ${received(timeout)}`,
@@ -118,14 +120,14 @@ export class AsyncResult<T> extends Promise<T> {
     const settled = super.then();
     if (ms === undefined || this.#state !== 'pending') return settled;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new TimeoutError(ms)), ms);
+      const timer = after(ms, () => reject(new TimeoutError(ms)));
       settled.then(
         (value) => {
-          clearTimeout(timer);
+          timer.clear();
           resolve(value);
         },
         (error) => {
-          clearTimeout(timer);
+          timer.clear();
           reject(error);
         },
       );
@@ -141,9 +143,9 @@ export class AsyncResult<T> extends Promise<T> {
     );
     if (ms === undefined || this.#state !== 'pending') return settled;
     return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
+      const timer = after(ms, () => resolve(false));
       void settled.then(() => {
-        clearTimeout(timer);
+        timer.clear();
         resolve(true);
       });
     });

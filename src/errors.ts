@@ -1,4 +1,5 @@
 // Every error class mpool throws, and how errors cross the wire between a worker and the pool.
+import { TOO_DEEP, tooDeep } from './depth.js';
 
 /** Options every mpool error accepts: the underlying cause, as in `new Error(msg, { cause })`. */
 export interface MpoolErrorOptions {
@@ -207,36 +208,88 @@ const OWN: Record<string, { prototype: Error }> = {
 
 const OWN_SKIP = new Set(['name', 'message', 'stack', 'cause', 'errors']);
 
+// What a task throws may be hostile: a getter that throws, a Proxy whose every trap throws. Each read is
+// guarded, so the error is described as far as it can be read and never takes the worker down instead.
+function attempt<T>(read: () => T, fallback: (err: unknown) => T): T {
+  try {
+    return read();
+  } catch (err) {
+    return fallback(err);
+  }
+}
+
+function textOf(value: unknown): string {
+  return attempt(
+    () => (value instanceof Error ? `${value.name}: ${value.message}` : String(value)),
+    () => 'something unreadable',
+  );
+}
+
+const unreadable = (what: string) => (err: unknown) => `[${what} could not be read: ${textOf(err)}]`;
+
 function cloneable(value: unknown): unknown {
+  if (tooDeep(value)) return `[a value that ${TOO_DEEP}]`;
   try {
     return structuredClone(value);
   } catch {
-    return `[uncloneable ${Object.prototype.toString.call(value)}]`;
+    return `[uncloneable ${attempt(
+      () => Object.prototype.toString.call(value),
+      () => 'value',
+    )}]`;
   }
 }
 
 /** Turns anything thrown in a worker into data that keeps its class name, fields, cause and stack. */
 export function serializeError(err: unknown, depth = 0): WireError {
-  if (!(err instanceof Error)) {
+  // A Proxy whose getPrototypeOf throws is no plain value: describe it as an error, as far as it can be read.
+  if (
+    !attempt(
+      () => err instanceof Error,
+      () => true,
+    )
+  ) {
     return { kind: 'value', value: cloneable(err) };
   }
-  const ctor = err.constructor?.name ?? 'Error';
+  const error = err as Error & Record<string, unknown>;
+  const ctor = attempt(
+    () => {
+      const name: unknown = error.constructor?.name;
+      return typeof name === 'string' && name !== '' ? name : 'Error';
+    },
+    () => 'Error',
+  );
   const props: Record<string, unknown> = {};
-  for (const key of Object.keys(err)) {
-    if (!OWN_SKIP.has(key)) props[key] = cloneable((err as unknown as Record<string, unknown>)[key]);
+  for (const key of attempt(
+    () => Object.keys(error),
+    () => [],
+  )) {
+    if (!OWN_SKIP.has(key)) props[key] = attempt(() => cloneable(error[key]), unreadable(`\`${key}\``));
   }
+  const name = attempt(
+    () => (typeof error.name === 'string' ? error.name : ctor),
+    () => ctor,
+  );
   const wire: WireError = {
     kind: 'error',
     ctor,
-    name: err.name === 'Error' && ctor !== 'Error' ? ctor : err.name,
-    message: err.message,
-    stack: err.stack,
+    name: name === 'Error' && ctor !== 'Error' ? ctor : name,
+    message: attempt(() => String(error.message), unreadable("the error's message")),
+    stack: attempt(
+      () => (typeof error.stack === 'string' ? error.stack : undefined),
+      () => undefined,
+    ),
     props,
   };
-  if (err.cause !== undefined && depth < 8) wire.cause = serializeError(err.cause, depth + 1);
-  if (err instanceof AggregateError && depth < 8) {
-    wire.errors = err.errors.map((e) => serializeError(e, depth + 1));
-  }
+  const cause = attempt(
+    () => error.cause,
+    () => undefined,
+  );
+  if (cause !== undefined && depth < 8) wire.cause = serializeError(cause, depth + 1);
+  const errors = attempt(
+    () => (err instanceof AggregateError ? Array.from(err.errors as unknown[]) : undefined),
+    () => undefined,
+  );
+  if (errors && depth < 8) wire.errors = errors.map((e) => serializeError(e, depth + 1));
   return wire;
 }
 

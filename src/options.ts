@@ -1,5 +1,5 @@
 // resolveOptions(): the one place that validates options and fills in defaults.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { received } from './errors.js';
 import type { ExecutorConfig } from './executor.js';
 import {
@@ -16,8 +16,52 @@ export function cpuCount(): number {
   return availableParallelism();
 }
 
+const WORKERS_PER_CPU = 128;
+const MIB_PER_WORKER = 32;
+
+/**
+ * The most workers a local pool starts unless MPOOL_MAX_PROCESSES says otherwise: far more than any
+ * CPU-bound or I/O-bound use wants, yet few enough that a typo (`1e6`) fails at once instead of filling memory
+ * one thread at a time. `why` says how the number was reached, for the error message.
+ */
+export function maxProcesses(): { limit: number; why: string } {
+  const env = process.env.MPOOL_MAX_PROCESSES;
+  if (env !== undefined && env !== '') {
+    const limit = Number(env);
+    if (!Number.isInteger(limit) || limit < 1) {
+      throw new RangeError(`Expected MPOOL_MAX_PROCESSES to be an integer >= 1, got ${received(env)}`);
+    }
+    return { limit, why: 'set by MPOOL_MAX_PROCESSES' };
+  }
+  const cpus = cpuCount();
+  const mib = Math.floor(totalmem() / 2 ** 20);
+  const byCpu = cpus * WORKERS_PER_CPU;
+  const byMemory = Math.floor(mib / MIB_PER_WORKER);
+  const limit = Math.max(cpus, Math.min(byCpu, byMemory));
+  const why =
+    limit === byCpu
+      ? `${WORKERS_PER_CPU} per CPU, ${cpus} CPUs`
+      : `one per ${MIB_PER_WORKER} MiB of this machine's ${mib} MiB of memory`;
+  return { limit, why };
+}
+
+function processes(value: unknown): number {
+  const size = integer('processes', value, 1);
+  const { limit, why } = maxProcesses();
+  if (size > limit) {
+    throw new RangeError(
+      `Expected \`processes\` to be an integer from 1 to ${limit} (${why}), got ${received(value)}. ` +
+        'To start more workers on purpose, set the environment variable MPOOL_MAX_PROCESSES to the number you need.',
+    );
+  }
+  return size;
+}
+
 export interface PoolOptions {
-  /** Number of workers. @default cpuCount() */
+  /**
+   * Number of workers. At most 128 per CPU and one per 32 MiB of memory, unless the environment variable
+   * MPOOL_MAX_PROCESSES sets another limit. @default cpuCount()
+   */
   processes?: number;
   /** Runs once in every worker, replacements included, before its first task. @default undefined */
   initializer?: (...args: any[]) => unknown;
@@ -76,8 +120,8 @@ function integer(name: string, value: unknown, min: number): number {
 }
 
 function positive(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    const what = `Expected \`${name}\` to be a finite number of milliseconds > 0, got ${received(value)}`;
+  if (typeof value !== 'number' || !(value > 0)) {
+    const what = `Expected \`${name}\` to be a number of milliseconds > 0, got ${received(value)}`;
     throw typeof value === 'number' ? new RangeError(what) : new TypeError(what);
   }
   return value;
@@ -89,7 +133,12 @@ export function resolveLimits(
   fallback: { timeout: number | null; retries: number },
 ): { timeout: number | null; retries: number } {
   return {
-    timeout: options.timeout === undefined ? fallback.timeout : positive('timeout', options.timeout),
+    timeout:
+      options.timeout === undefined
+        ? fallback.timeout
+        : options.timeout === Number.POSITIVE_INFINITY
+          ? null // no limit, like leaving it out: a call can lift the pool's limit this way
+          : positive('timeout', options.timeout),
     retries: options.retries === undefined ? fallback.retries : integer('retries', options.retries, 0),
   };
 }
@@ -163,7 +212,6 @@ export function resolveOptions(options: PoolOptions = {}): ResolvedPoolOptions {
       throw new TypeError(`Unknown pool option \`${key}\`. Known options: ${[...KNOWN].join(', ')}`);
     }
   }
-  const size = options.processes === undefined ? cpuCount() : integer('processes', options.processes, 1);
   const { maxtasksperchild, initializer, initargs = [], context = 'thread', maxHeapMb } = options;
   if (initializer !== undefined && typeof initializer !== 'function') {
     throw new TypeError(`Expected \`initializer\` to be a function, got ${received(initializer)}`);
@@ -175,6 +223,13 @@ export function resolveOptions(options: PoolOptions = {}): ResolvedPoolOptions {
     throw new TypeError(`Expected \`context\` to be 'thread' or 'process', got ${received(context)}`);
   }
   const redis = resolveRedis(options);
+  // With redis, `processes` only sizes chunks for the worker nodes: it starts nothing here.
+  const size =
+    options.processes === undefined
+      ? cpuCount()
+      : redis
+        ? integer('processes', options.processes, 1)
+        : processes(options.processes);
   return {
     context,
     redis,

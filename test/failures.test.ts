@@ -313,7 +313,7 @@ for (const context of CONTEXTS) {
         assert.throws(() => pool.applyAsync(sqr, 4 as unknown as [number]), /Expected `args` to be an array/);
         await assert.rejects(
           pool.apply(sqr, [2], { timeout: -1 }),
-          /Expected `timeout` to be a finite number of milliseconds > 0, got `-1`/,
+          /Expected `timeout` to be a number of milliseconds > 0, got `-1`/,
         );
         assert.deepEqual(await pool.map(sqr, [2]), [4]);
       });

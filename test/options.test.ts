@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cpuCount, Pool } from '../src/index.js';
-import { resolveChunksize, resolveOptions } from '../src/options.js';
+import { maxProcesses, resolveChunksize, resolveOptions } from '../src/options.js';
 
 describe('resolveOptions', () => {
   it('fills defaults', () => {
@@ -25,13 +25,46 @@ describe('resolveOptions', () => {
       [{ initializer: 'init' }, /^Expected `initializer` to be a function, got `"init"` \(string\)$/],
       [{ initargs: 5 }, /`initargs` to be an array/],
       [{ context: 'fork' }, /`context` to be 'thread' or 'process', got `"fork"`/],
-      [{ timeout: 0 }, /`timeout` to be a finite number of milliseconds > 0, got `0`/],
+      [{ timeout: 0 }, /`timeout` to be a number of milliseconds > 0, got `0`/],
       [{ retries: -1 }, /`retries` to be an integer >= 0/],
       [{ maxHeapMb: 1 }, /`maxHeapMb` to be an integer >= 16/],
       [{ procesess: 2 }, /Unknown pool option `procesess`/],
     ];
     for (const [options, message] of cases) {
       assert.throws(() => new Pool(options as never), { message }, JSON.stringify(options));
+    }
+  });
+
+  it('refuses a number of workers far beyond the machine, naming the limit and the way past it', () => {
+    const { limit } = maxProcesses();
+    assert.ok(limit >= cpuCount(), `limit ${limit} is below the CPU count`);
+    assert.equal(resolveOptions({ processes: limit }).executor.size, limit);
+    assert.throws(() => resolveOptions({ processes: 1e6 }), {
+      name: 'RangeError',
+      message: new RegExp(
+        `^Expected \`processes\` to be an integer from 1 to ${limit} \\(.+\\), got \`1000000\` \\(number\\)\\. .*MPOOL_MAX_PROCESSES`,
+      ),
+    });
+    // Only sizes chunks for worker nodes elsewhere: nothing starts here, so nothing to refuse.
+    assert.equal(resolveOptions({ processes: 1e6, redis: 'redis://127.0.0.1:6379' }).executor.size, 1e6);
+  });
+
+  it('MPOOL_MAX_PROCESSES moves the limit on purpose', () => {
+    const saved = process.env.MPOOL_MAX_PROCESSES;
+    try {
+      process.env.MPOOL_MAX_PROCESSES = '2000000';
+      assert.equal(resolveOptions({ processes: 1e6 }).executor.size, 1e6);
+      process.env.MPOOL_MAX_PROCESSES = '3';
+      assert.throws(() => resolveOptions({ processes: 4 }), {
+        message: /from 1 to 3 \(set by MPOOL_MAX_PROCESSES\), got `4`/,
+      });
+      process.env.MPOOL_MAX_PROCESSES = 'many';
+      assert.throws(() => resolveOptions({ processes: 4 }), {
+        message: /^Expected MPOOL_MAX_PROCESSES to be an integer >= 1, got `"many"` \(string\)$/,
+      });
+    } finally {
+      if (saved === undefined) delete process.env.MPOOL_MAX_PROCESSES;
+      else process.env.MPOOL_MAX_PROCESSES = saved;
     }
   });
 

@@ -1,9 +1,11 @@
 // The executor for one machine: a queue of chunks fed to a fixed set of worker threads or child processes.
 import { performance } from 'node:perf_hooks';
 import type { TransferListItem } from 'node:worker_threads';
+import { findTooDeep, TOO_DEEP } from '../depth.js';
 import {
   deserializeError,
   InitializerError,
+  SerializationError,
   TaskTimeoutError,
   type WireError,
   type WorkerExit,
@@ -22,6 +24,7 @@ import {
   sharedResults,
   transferList,
 } from '../protocol.js';
+import { after } from '../timer.js';
 import { findUncloneable } from './clone.js';
 import { RunQueue } from './queue.js';
 import { batchRoom, ChunkCosts, canPrefetch, holdsResults, steady } from './schedule.js';
@@ -64,6 +67,14 @@ export class LocalExecutor implements Executor {
   }
 
   submit(job: ChunkJob): void {
+    const deep = findTooDeep(job.items);
+    if (deep >= 0) {
+      // Sent, it would kill its receiver; refused here, it fails only its own call (settled as any result is,
+      // later than this call).
+      const error = new SerializationError(job.base + deep, 'argument', TOO_DEEP);
+      queueMicrotask(() => this.#hooks.settle(job.id, { ok: false, error }));
+      return;
+    }
     this.#queue.push(job);
     this.#setBusy(true);
     // Dispatch once the caller's synchronous burst of submits is done, so it goes out in full batches.
@@ -259,7 +270,7 @@ export class LocalExecutor implements Executor {
   }
 
   #onExit(slot: Slot, exit: WorkerExit): void {
-    clearTimeout(slot.timer);
+    slot.timer?.clear();
     this.#slots.delete(slot);
     const wasStarting = !slot.ready;
     // What its claim cells say it never started runs elsewhere, whatever ended the worker.
@@ -327,7 +338,7 @@ export class LocalExecutor implements Executor {
     slot.state = 'stopping';
     slot.stoppedBecause ??= because;
     slot.killed = true;
-    clearTimeout(slot.timer);
+    slot.timer?.clear();
     slot.handle.keepAlive(true);
     slot.handle.kill();
   }
@@ -447,7 +458,7 @@ export class LocalExecutor implements Executor {
     const timed = jobs[0]!;
     if (timed.exclusive) slot.timed = true;
     if (timed.timeout !== null) {
-      slot.timer = setTimeout(() => this.#timedOut(slot, timed), timed.timeout);
+      slot.timer = after(timed.timeout, () => this.#timedOut(slot, timed));
     }
   }
 

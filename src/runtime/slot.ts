@@ -3,6 +3,7 @@
 import type { TransferListItem } from 'node:worker_threads';
 import type { ChunkJob } from '../executor.js';
 import { Claim, revoke, type ToWorker } from '../protocol.js';
+import type { Timer } from '../timer.js';
 import type { Sent } from './schedule.js';
 
 /** One worker as a runtime gives it to the local executor: thread or process, the executor cannot tell. */
@@ -40,7 +41,7 @@ export class Slot {
   lastFn: number | undefined;
   tasksDone = 0;
   readonly knownFns = new Set<number>();
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
   /** Set when the worker said, on its way out, which chunk it was running. */
   dying: { running: number | null; reason: unknown } | null = null;
   /** Set when the executor itself stopped the worker: what its other chunks are told. */
@@ -147,7 +148,7 @@ export class Slot {
 
   #idleIfPaid(): void {
     if (this.batches.length === 0 && this.state === 'busy') {
-      clearTimeout(this.timer);
+      this.timer?.clear();
       this.timed = false;
       this.state = 'idle';
     }

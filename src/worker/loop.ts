@@ -1,6 +1,7 @@
 // The one worker-side loop, shared by every transport: load the function, run chunks in order, reply in batches.
 import { performance } from 'node:perf_hooks';
 import type { TransferListItem } from 'node:worker_threads';
+import { findTooDeep, TOO_DEEP } from '../depth.js';
 import { SerializationError, serializeError, type WireError } from '../errors.js';
 import {
   type ChunkOut,
@@ -63,6 +64,16 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     (typeof value === 'object' || typeof value === 'function') &&
     typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+// What a task threw is read here too (is it a ReferenceError, what is its message): a throwing getter or
+// Proxy must leave it as it is, for serializeError to describe as far as it can.
+function explain(ref: FnRef, err: unknown): unknown {
+  try {
+    return explainInlineError(ref, err);
+  } catch {
+    return err;
+  }
 }
 
 function reasonOf(err: unknown): string {
@@ -158,7 +169,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   const fail = (chunk: Chunk, err: unknown, ref: FnRef | undefined): Outcome => ({
     id: chunk.id,
     ok: false,
-    error: serializeError(ref ? explainInlineError(ref, err) : err),
+    error: serializeError(ref ? explain(ref, err) : err),
   });
 
   // Runs the items from `start` on, synchronously while results are plain values; an async result
@@ -180,6 +191,14 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       }
     } catch (err) {
       return fail(chunk, err, ref);
+    }
+    const deep = findTooDeep(values);
+    if (deep >= 0) {
+      return {
+        id: chunk.id,
+        ok: false,
+        error: serializeError(new SerializationError(chunk.base + deep, 'result', TOO_DEEP)),
+      };
     }
     bases.set(chunk.id, chunk.base);
     return { id: chunk.id, ok: true, values };
@@ -350,7 +369,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       initialized = true;
       void pump();
     } catch (err) {
-      port.post({ type: 'init-failed', error: serializeError(explainInlineError(initializer!, err)) }, []);
+      port.post({ type: 'init-failed', error: serializeError(explain(initializer!, err)) }, []);
     }
   };
 
