@@ -29,6 +29,12 @@ export interface LoopPort {
    */
   receive?(): ToWorker | undefined;
   exit(code: number): void;
+  /**
+   * A promise while what the worker's tasks wrote to stdout or stderr has not yet left it, or undefined.
+   * Results wait for it, so a task's output is on its way before its result is, and stopping the worker
+   * once its results are in loses none of it. Optional: in-process tests leave it out.
+   */
+  output?(): Promise<void> | undefined;
 }
 
 export interface LoopOptions {
@@ -86,6 +92,8 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   let stopping = false;
   let dying = false;
   let initialized = false;
+  /** Whether a flush waits for the worker's output to leave (see LoopPort.output). */
+  let awaitingOutput = false;
   const bases = new Map<number, number>();
 
   const send = (outcomes: Outcome[], ms: number): void => {
@@ -115,7 +123,17 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
 
   const flush = (): void => {
     holding = false;
-    if (buffer.length === 0) return;
+    if (buffer.length === 0 || awaitingOutput) return;
+    const output = port.output?.();
+    if (output) {
+      // The results stay in the buffer meanwhile: should the worker die, sayDying still sends them.
+      awaitingOutput = true;
+      void output.then(() => {
+        awaitingOutput = false;
+        flush();
+      });
+      return;
+    }
     const outcomes = buffer;
     const ms = bufferMs;
     buffer = [];
@@ -298,7 +316,14 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     head = 0;
     flush();
     pumping = false;
-    if (stopping) port.exit(0);
+    if (stopping) leave();
+  };
+
+  // A worker told to stop leaves once its output has gone, so none of it is lost with it.
+  const leave = (): void => {
+    const output = port.output?.();
+    if (output) void output.then(leave);
+    else port.exit(0);
   };
 
   // Between chunks, work that already waits in the port is taken without a turn of the event loop, until
@@ -367,7 +392,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       }
       case 'stop':
         stopping = true;
-        if (!pumping) port.exit(0);
+        if (!pumping) leave();
         return;
       default: {
         const never: never = message;
