@@ -1,12 +1,13 @@
 // Runtime on child processes: one forked Node process per slot, speaking the protocol over IPC.
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { WorkerExit } from '../errors.js';
 import type { ExecutorConfig } from '../executor.js';
 import type { FromWorker } from '../protocol.js';
 import { forward, QUIET_AFTER_EXIT_MS } from './forward.js';
+import { LAST_WORDS_FD, readLastWords } from './last-words.js';
 import type { WorkerEvents } from './local.js';
 import type { WorkerHandle } from './slot.js';
 
@@ -36,7 +37,7 @@ export function spawnProcess(workerId: number, events: WorkerEvents, config: Exe
     execArgv: execArgv(config),
     serialization: 'advanced',
     env: { ...process.env, MPOOL_WORKER: String(workerId) },
-    stdio: ['inherit', 'pipe', 'pipe', 'ipc'],
+    stdio: ['inherit', 'pipe', 'pipe', 'ipc', 'pipe'],
   });
   // Piped rather than inherited: what the child wrote is read to the end before its exit is reported, so join()
   // loses none of it, and a child that ends its own stdout closes only its pipe, not the parent's stream.
@@ -68,15 +69,25 @@ export function spawnProcess(workerId: number, events: WorkerEvents, config: Exe
       if (stalled(stdout) || stalled(stderr)) return armQuiet();
       stdout.unref();
       stderr.unref();
+      lastWords.unref();
       report();
     }, QUIET_AFTER_EXIT_MS);
   };
+  const lastWords = child.stdio[LAST_WORDS_FD] as Socket;
+  readLastWords(lastWords, events.message);
+  // Results written before the exit may still be in the IPC channel: the exit counts once it is read too.
+  const disconnected = new Promise<void>((resolve) => {
+    if (!child.connected) resolve();
+    else child.once('disconnect', resolve);
+  });
   const drained = Promise.all([
     forward(stdout, process.stdout, armQuiet),
     forward(stderr, process.stderr, (data) => {
       tail = (tail + data.toString()).slice(-4096);
       armQuiet();
     }),
+    new Promise((resolve) => finished(lastWords, resolve)),
+    disconnected,
   ]);
   let killTimer: NodeJS.Timeout | undefined;
   child.on('message', (message) => events.message(message as FromWorker));
@@ -97,11 +108,13 @@ export function spawnProcess(workerId: number, events: WorkerEvents, config: Exe
       channel?.ref?.();
       stdout.ref();
       stderr.ref();
+      lastWords.ref();
     } else {
       child.unref();
       channel?.unref?.();
       stdout.unref();
       stderr.unref();
+      lastWords.unref();
     }
   };
   return {

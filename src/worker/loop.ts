@@ -35,6 +35,17 @@ export interface LoopPort {
    * once its results are in loses none of it. Optional: in-process tests leave it out.
    */
   output?(): Promise<void> | undefined;
+  /**
+   * A promise while messages posted so far are still being written, or undefined. A child's IPC writes are
+   * asynchronous and die with it: the loop starts no chunk, which might end the process, before they are out.
+   * Optional: a thread's messages survive its exit.
+   */
+  sent?(): Promise<void> | undefined;
+  /**
+   * Posts the worker's last message, from inside process.exit(), synchronously. Optional: a transport whose
+   * messages survive its exit (a thread's) leaves it out, and `post` is used.
+   */
+  postLast?(message: FromWorker): void;
 }
 
 export interface LoopOptions {
@@ -94,12 +105,15 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   let initialized = false;
   /** Whether a flush waits for the worker's output to leave (see LoopPort.output). */
   let awaitingOutput = false;
+  /** Whether results were posted since the last chunk started (see LoopPort.sent). */
+  let posted = false;
   const bases = new Map<number, number>();
 
   const send = (outcomes: Outcome[], ms: number): void => {
     const moved: TransferListItem[] = [];
     const batch = encodeOutcomes(outcomes, moved, ms);
     port.post({ type: 'results', batch }, transferList(batch.numbers, moved));
+    posted = port.sent !== undefined;
   };
 
   // Names the exact item whose result cannot be cloned; only runs on that failure path.
@@ -286,6 +300,12 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       queue[head++] = undefined as unknown as Chunk;
       // The pool took this chunk back for another worker, or cancelled it: it is not ours to run or report.
       if (chunk.claims && !claim(chunk.claims, chunk.index)) continue;
+      if (posted) {
+        // This chunk may end the process: the results already posted must not die with it.
+        posted = false;
+        const sending = port.sent!();
+        if (sending) await sending;
+      }
       const started = performance.now();
       // Results go out before a new batch starts (the pool is waiting on them), or once held long enough.
       // Results held on purpose behind slow chunks stay only for another chunk of a batch sent ahead, and only
@@ -344,7 +364,9 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     try {
       const moved: TransferListItem[] = [];
       const batch = encodeOutcomes(buffer, moved, bufferMs);
-      port.post({ type: 'dying', running, batch, reason, code }, transferList(batch.numbers, moved));
+      const message: FromWorker = { type: 'dying', running, batch, reason, code };
+      if (port.postLast) port.postLast(message);
+      else port.post(message, transferList(batch.numbers, moved));
     } catch {
       // Nothing more can be said; the pool learns of the death from the exit itself.
     }
