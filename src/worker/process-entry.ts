@@ -19,8 +19,9 @@ const written = (): void => {
 
 startLoop({
   post: (message) => {
-    writing++;
+    // A message that cannot be serialized throws here, before anything is written: it is not counted.
     process.send!(message, undefined, undefined, written);
+    writing++;
   },
   sent: () => (writing === 0 ? undefined : new Promise((resolve) => waiting.push(resolve))),
   onMessage: (handler) => process.on('message', (message) => handler(message as ToWorker)),
