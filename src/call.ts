@@ -78,6 +78,8 @@ export class Call implements ChunkOwner {
   #reading = false;
   #finished = false;
   #inputError: { error: unknown } | null = null;
+  /** Set when join() cut the input short: what the consumer is told once the chunks sent have come back. */
+  #cut: { error: unknown } | null = null;
   readonly #onAbort = (): void => {
     const reason = this.#plan.signal?.reason;
     this.abort(new AbortError(undefined, { cause: reason }), true);
@@ -155,6 +157,17 @@ export class Call implements ChunkOwner {
     this.#consumer.fail(error);
   }
 
+  /**
+   * join() does not wait on a consumer: the call reads no more input, the chunks already sent still run, and
+   * once they are back the consumer is given them, then `error`. An input already read to the end is not cut.
+   */
+  cutInput(error: unknown): void {
+    if (this.#finished || this.#reader.done) return;
+    this.#cut = { error };
+    this.#reader.close();
+    this.#maybeEnd();
+  }
+
   /** Ends the call early: drops its queued chunks, and with stopRunning stops its running ones. */
   stop(stopRunning: boolean): void {
     if (this.#finished) return;
@@ -206,7 +219,8 @@ export class Call implements ChunkOwner {
   }
 
   #submit(items: ArrayLike<unknown>): void {
-    if (items.length === 0 || this.#finished) return;
+    // Items an input read was still bringing in when join() cut it are never sent.
+    if (items.length === 0 || this.#finished || this.#cut) return;
     const { fn, fnId, star, timeout, retries } = this.#plan;
     const base = this.#count;
     const id = this.#host.reserve(this);
@@ -217,11 +231,14 @@ export class Call implements ChunkOwner {
   }
 
   #maybeEnd(): void {
-    if (this.#finished || !this.#reader.done || this.#inflight.size > 0 || this.#reading) return;
+    // A cut call does not wait for a read in progress: the input may never yield again.
+    if (this.#finished || !this.#reader.done || this.#inflight.size > 0 || (this.#reading && !this.#cut))
+      return;
     this.#finished = true;
     this.#plan.signal?.removeEventListener('abort', this.#onAbort);
     this.#host.forget(this);
-    if (this.#inputError) this.#consumer.fail(this.#inputError.error);
+    if (this.#cut) this.#consumer.fail(this.#cut.error);
+    else if (this.#inputError) this.#consumer.fail(this.#inputError.error);
     else this.#consumer.end(this.#count);
   }
 }

@@ -66,6 +66,8 @@ export class Pool implements AsyncDisposable {
   readonly #owners = new Map<number, ChunkOwner>();
   /** Map-like calls in progress (they may be between chunks); applies are only counted. */
   readonly #active = new Set<ChunkOwner>();
+  /** The imap calls among them: they read input only as their consumer reads, which join() does not wait on. */
+  readonly #streams = new Set<Call>();
   #applies = 0;
   readonly #fnIds = new Map<string, number>();
   readonly #fnCache = new WeakMap<AnyFn, [number, FnRef]>();
@@ -211,6 +213,8 @@ export class Pool implements AsyncDisposable {
     if (this.#state === 'terminated') return this.#stopped ?? undefined;
     // Every join() waits on the same promise, so concurrent calls all resolve.
     this.#joining ??= (async () => {
+      // Python's join() returns once the tasks sent have run, whether or not anyone reads an imap's results.
+      for (const call of this.#streams) call.cutInput(joinedError());
       if (this.#busy()) await new Promise<void>((resolve) => (this.#idle = resolve));
       this.#pages.clear();
       this.#stopped ??= this.#executor.close();
@@ -298,7 +302,10 @@ export class Pool implements AsyncDisposable {
 
   #forget(owner: ChunkOwner): void {
     if (owner instanceof ApplyCall) this.#applies--;
-    else this.#active.delete(owner);
+    else {
+      this.#active.delete(owner);
+      this.#streams.delete(owner as Call);
+    }
     if (!this.#busy() && this.#idle) {
       const resolve = this.#idle;
       this.#idle = null;
@@ -414,6 +421,7 @@ export class Pool implements AsyncDisposable {
     );
     iterator.attach(call);
     this.#active.add(call);
+    this.#streams.add(call);
     call.start();
     return iterator;
   }
@@ -439,6 +447,14 @@ function copyValues(results: unknown[], base: number, values: ArrayLike<unknown>
 }
 
 const NO_OPTIONS: ApplyOptions<any> = Object.freeze({});
+
+function joinedError(): PoolStateError {
+  return new PoolStateError(
+    'The pool was joined before this imap was read to the end: it yielded the results computed by then. ' +
+      'Read an imap to the end (or break out of it) before join().',
+    'closed',
+  );
+}
 
 function callOptions<O extends object>(arg: unknown): O {
   if (arg === undefined || arg === null) return {} as O;

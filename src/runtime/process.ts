@@ -1,9 +1,13 @@
 // Runtime on child processes: one forked Node process per slot, speaking the protocol over IPC.
 import { type ChildProcess, fork } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { finished, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { WorkerExit } from '../errors.js';
 import type { ExecutorConfig } from '../executor.js';
 import type { FromWorker } from '../protocol.js';
+import { forward, QUIET_AFTER_EXIT_MS } from './forward.js';
+import { LAST_WORDS_FD, readLastWords } from './last-words.js';
 import type { WorkerEvents } from './local.js';
 import { parseNodeOptions, toArgv, tsxRoot, workerOptions } from './node-flags.js';
 import type { WorkerHandle } from './slot.js';
@@ -37,14 +41,58 @@ export function spawnProcess(workerId: number, events: WorkerEvents, config: Exe
     execArgv: execArgv(config),
     serialization: 'advanced',
     env: { ...process.env, MPOOL_WORKER: String(workerId), ...(parentTsx ? { MPOOL_TSX: parentTsx } : {}) },
-    stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
+    stdio: ['inherit', 'pipe', 'pipe', 'ipc', 'pipe'],
   });
-  // stderr passes through, and its tail tells an out-of-memory death from other crashes.
+  // Piped rather than inherited: what the child wrote is read to the end before its exit is reported, so join()
+  // loses none of it, and a child that ends its own stdout closes only its pipe, not the parent's stream.
+  // stderr's tail also tells an out-of-memory death from other crashes.
   let tail = '';
-  child.stderr!.on('data', (data: Buffer) => {
-    process.stderr.write(data);
-    tail = (tail + data.toString()).slice(-4096);
+  // Pipes to a child are sockets, which can stop keeping the parent alive.
+  const stdout = child.stdout as Socket;
+  const stderr = child.stderr as Socket;
+  // Paused means the parent's stream is full: the pipe is not quiet, its reader is waiting.
+  const stalled = (stream: Readable): boolean =>
+    !stream.readableEnded && !stream.destroyed && stream.isPaused();
+  let quiet: NodeJS.Timeout | undefined;
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  let reported = false;
+  const report = (): void => {
+    if (reported || !exited) return;
+    reported = true;
+    clearTimeout(quiet);
+    const { code, signal } = exited;
+    const exit: WorkerExit = { exitCode: code, signal, reason: why(code, signal, tail) };
+    events.exit(exit);
+  };
+  // After the child exited, its pipes normally end as soon as they are read; ones that stay open and quiet
+  // are held by a process the task started, and do not hold up its exit any longer.
+  const armQuiet = (): void => {
+    if (!exited || reported) return;
+    clearTimeout(quiet);
+    quiet = setTimeout(() => {
+      if (stalled(stdout) || stalled(stderr)) return armQuiet();
+      stdout.unref();
+      stderr.unref();
+      lastWords.unref();
+      report();
+    }, QUIET_AFTER_EXIT_MS);
+  };
+  const lastWords = child.stdio[LAST_WORDS_FD] as Socket;
+  readLastWords(lastWords, events.message);
+  // Results written before the exit may still be in the IPC channel: the exit counts once it is read too.
+  const disconnected = new Promise<void>((resolve) => {
+    if (!child.connected) resolve();
+    else child.once('disconnect', resolve);
   });
+  const drained = Promise.all([
+    forward(stdout, process.stdout, armQuiet),
+    forward(stderr, process.stderr, (data) => {
+      tail = (tail + data.toString()).slice(-4096);
+      armQuiet();
+    }),
+    new Promise((resolve) => finished(lastWords, resolve)),
+    disconnected,
+  ]);
   let killTimer: NodeJS.Timeout | undefined;
   child.on('message', (message) => events.message(message as FromWorker));
   child.on('error', () => {
@@ -52,23 +100,25 @@ export function spawnProcess(workerId: number, events: WorkerEvents, config: Exe
   });
   child.on('exit', (code, signal) => {
     clearTimeout(killTimer);
-    // Let stderr drain so the reason can see the last words.
-    setImmediate(() => {
-      const exit: WorkerExit = { exitCode: code, signal, reason: why(code, signal, tail) };
-      events.exit(exit);
-    });
+    exited = { code, signal };
+    armQuiet();
+    // The reason reads stderr's last words, all of which are in once it has ended.
+    void drained.then(report);
   });
   const keepAlive = (yes: boolean): void => {
     const channel = child.channel as { ref?: () => void; unref?: () => void } | undefined;
-    const stderr = child.stderr as unknown as { ref?: () => void; unref?: () => void };
     if (yes) {
       child.ref();
       channel?.ref?.();
-      stderr.ref?.();
+      stdout.ref();
+      stderr.ref();
+      lastWords.ref();
     } else {
       child.unref();
       channel?.unref?.();
-      stderr.unref?.();
+      stdout.unref();
+      stderr.unref();
+      lastWords.unref();
     }
   };
   return {

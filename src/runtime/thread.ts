@@ -1,4 +1,5 @@
 // Runtime on worker_threads: one Worker per slot, speaking the protocol over its message port.
+import { finished, type Readable } from 'node:stream';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { WorkerExit } from '../errors.js';
 import type { ExecutorConfig } from '../executor.js';
@@ -55,6 +56,10 @@ function startWorker(file: string | URL, options: WorkerOptions): Worker {
   }
 }
 
+function ended(stream: Readable): Promise<void> {
+  return new Promise((resolve) => finished(stream, () => resolve()));
+}
+
 export function spawnThread(workerId: number, events: WorkerEvents, config: ExecutorConfig): WorkerHandle {
   const source = workerSource();
   const worker = startWorker(source.file, {
@@ -67,9 +72,12 @@ export function spawnThread(workerId: number, events: WorkerEvents, config: Exec
   worker.on('error', (err) => {
     error = err;
   });
+  // A thread's stdout and stderr reach the parent's streams asynchronously, through messages: its exit counts
+  // once they have ended, with everything it wrote passed on, so join() and terminate() lose none of it.
+  const drained = Promise.all([ended(worker.stdout), ended(worker.stderr)]);
   worker.on('exit', (code) => {
     const exit: WorkerExit = { exitCode: code, signal: null, reason: why(code, error) };
-    events.exit(exit);
+    void drained.then(() => events.exit(exit));
   });
   return {
     send: (message, transfer) => worker.postMessage(message, transfer),

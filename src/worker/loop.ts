@@ -30,6 +30,23 @@ export interface LoopPort {
    */
   receive?(): ToWorker | undefined;
   exit(code: number): void;
+  /**
+   * A promise while what the worker's tasks wrote to stdout or stderr has not yet left it, or undefined.
+   * Results wait for it, so a task's output is on its way before its result is, and stopping the worker
+   * once its results are in loses none of it. Optional: in-process tests leave it out.
+   */
+  output?(): Promise<void> | undefined;
+  /**
+   * A promise while messages posted so far are still being written, or undefined. A child's IPC writes are
+   * asynchronous and die with it: the loop starts no chunk, which might end the process, before they are out.
+   * Optional: a thread's messages survive its exit.
+   */
+  sent?(): Promise<void> | undefined;
+  /**
+   * Posts the worker's last message, from inside process.exit(), synchronously. Optional: a transport whose
+   * messages survive its exit (a thread's) leaves it out, and `post` is used.
+   */
+  postLast?(message: FromWorker): void;
 }
 
 export interface LoopOptions {
@@ -97,12 +114,17 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   let stopping = false;
   let dying = false;
   let initialized = false;
+  /** Whether a flush waits for the worker's output to leave (see LoopPort.output). */
+  let awaitingOutput = false;
+  /** Whether results were posted since the last chunk started (see LoopPort.sent). */
+  let posted = false;
   const bases = new Map<number, number>();
 
   const send = (outcomes: Outcome[], ms: number): void => {
     const moved: TransferListItem[] = [];
     const batch = encodeOutcomes(outcomes, moved, ms);
     port.post({ type: 'results', batch }, transferList(batch.numbers, moved));
+    posted = port.sent !== undefined;
   };
 
   // Names the exact item whose result cannot be cloned; only runs on that failure path.
@@ -126,7 +148,17 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
 
   const flush = (): void => {
     holding = false;
-    if (buffer.length === 0) return;
+    if (buffer.length === 0 || awaitingOutput) return;
+    const output = port.output?.();
+    if (output) {
+      // The results stay in the buffer meanwhile: should the worker die, sayDying still sends them.
+      awaitingOutput = true;
+      void output.then(() => {
+        awaitingOutput = false;
+        flush();
+      });
+      return;
+    }
     const outcomes = buffer;
     const ms = bufferMs;
     buffer = [];
@@ -287,6 +319,12 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       queue[head++] = undefined as unknown as Chunk;
       // The pool took this chunk back for another worker, or cancelled it: it is not ours to run or report.
       if (chunk.claims && !claim(chunk.claims, chunk.index)) continue;
+      if (posted) {
+        // This chunk may end the process: the results already posted must not die with it.
+        posted = false;
+        const sending = port.sent!();
+        if (sending) await sending;
+      }
       const started = performance.now();
       // Results go out before a new batch starts (the pool is waiting on them), or once held long enough.
       // Results held on purpose behind slow chunks stay only for another chunk of a batch sent ahead, and only
@@ -317,7 +355,14 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     head = 0;
     flush();
     pumping = false;
-    if (stopping) port.exit(0);
+    if (stopping) leave();
+  };
+
+  // A worker told to stop leaves once its output has gone, so none of it is lost with it.
+  const leave = (): void => {
+    const output = port.output?.();
+    if (output) void output.then(leave);
+    else port.exit(0);
   };
 
   // Between chunks, work that already waits in the port is taken without a turn of the event loop, until
@@ -338,7 +383,9 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     try {
       const moved: TransferListItem[] = [];
       const batch = encodeOutcomes(buffer, moved, bufferMs);
-      port.post({ type: 'dying', running, batch, reason, code }, transferList(batch.numbers, moved));
+      const message: FromWorker = { type: 'dying', running, batch, reason, code };
+      if (port.postLast) port.postLast(message);
+      else port.post(message, transferList(batch.numbers, moved));
     } catch {
       // Nothing more can be said; the pool learns of the death from the exit itself.
     }
@@ -386,7 +433,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       }
       case 'stop':
         stopping = true;
-        if (!pumping) port.exit(0);
+        if (!pumping) leave();
         return;
       default: {
         const never: never = message;

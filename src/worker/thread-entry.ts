@@ -2,6 +2,7 @@
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import type { ToWorker } from '../protocol.js';
 import { startLoop } from './loop.js';
+import { outputPending } from './stdio.js';
 
 const port = parentPort!;
 startLoop({
@@ -9,4 +10,5 @@ startLoop({
   onMessage: (handler) => port.on('message', handler),
   receive: () => receiveMessageOnPort(port)?.message as ToWorker | undefined,
   exit: (code) => process.exit(code),
+  output: outputPending,
 });
