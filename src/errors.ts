@@ -42,6 +42,8 @@ export interface WorkerExit {
   exitCode: number | null;
   signal: string | null;
   reason: string;
+  /** The last lines the worker wrote to stderr, where the runtime can tell (child processes). */
+  stderr?: string | undefined;
 }
 
 /** The worker running this task died (exit, crash, out of memory, killed) before it returned a result. */

@@ -296,13 +296,15 @@ export class LocalExecutor implements Executor {
       const reason = slot.stoppedBecause ?? exit.reason;
       for (const job of lost) this.#lose(slot, job, { ...exit, reason });
     }
-    if (wasStarting && !slot.stoppedBecause && this.#state === 'running') {
+    // A worker killed by a signal while starting was killed from outside: it is replaced, as any lost worker
+    // is. One that exits by itself while starting, time after time, cannot start here: that ends the pool,
+    // with what the worker last wrote, since no task will ever run. (An initializer that throws is reported
+    // by the worker itself, as InitializerError.)
+    if (wasStarting && !slot.stoppedBecause && this.#state === 'running' && exit.signal === null) {
       if (++this.#startFailures >= START_FAILURES_BEFORE_FATAL) {
-        this.#hooks.fatal(
-          new InitializerError({
-            cause: new WorkerLostError({ ...exit, reason: `workers die while starting: ${exit.reason}` }),
-          }),
-        );
+        const last = exit.stderr?.trim().split('\n').slice(-8).join('\n');
+        const reason = `workers exit while starting, ${this.#startFailures} in a row: ${exit.reason}${last ? `; the last one wrote:\n${last}` : ''}`;
+        this.#hooks.fatal(new WorkerLostError({ ...exit, reason }));
       }
     }
     if (this.#state !== 'stopped' && !(this.#state === 'closing' && this.#idle())) this.#startWorker();

@@ -61,7 +61,7 @@ export function spawnProcess(workerId: number, events: WorkerEvents, config: Exe
     reported = true;
     clearTimeout(quiet);
     const { code, signal } = exited;
-    const exit: WorkerExit = { exitCode: code, signal, reason: why(code, signal, tail) };
+    const exit: WorkerExit = { exitCode: code, signal, reason: why(code, signal, tail), stderr: tail };
     events.exit(exit);
   };
   // After the child exited, its pipes normally end as soon as they are read; ones that stay open and quiet
