@@ -188,7 +188,7 @@ describe('the installed package', () => {
     ],
   ] as const) {
     it(`runs inside node --test with flags as ${form}`, async () => {
-      const result = await run(project, 'node', ['--test', ...flags, 'pool.test.ts']);
+      const result = await run(project, 'node', ['--test', ...flags, 'under-runner.ts']);
       assertBothContexts(result, `node --test ${flags.join(' ')}`);
       assert.match(result.stdout, /^(# |ℹ )pass 1$/m, result.stdout);
     });

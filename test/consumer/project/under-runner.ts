@@ -1,4 +1,4 @@
-// Run by `node --test` with flags in both forms; the pool's child processes must not inherit the runner.
+// Run by `node --test` with flags in both forms (named without .test.ts, so only the consumer suite runs it);
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as mpool from 'mpool';
