@@ -66,6 +66,7 @@ let work: string;
 let project: string;
 let plain: string;
 
+// What users get: `npm pack` of this repo, installed with `npm install <tarball>` into fresh projects.
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'mpool-consumer-'));
   execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', work], {
