@@ -10,11 +10,15 @@ import { describeMachine, distIsFresh, findPython } from './machine.js';
 import { calibratePython, measure } from './measure.js';
 import { machineLines, render, type Sample } from './report.js';
 import { type Params, SCENARIOS, type Scenario, scenario as scenarioNamed } from './scenarios.js';
+import { typescriptStartup } from './typescript.js';
+
+/** Not a contender scenario: whole scripts under tsx against compiled, on two Node versions (typescript.ts). */
+const TS_START = 'ts-start';
 
 const ALL_CONTENDERS = [...NODE_CONTENDERS, 'python', 'python-in-process'];
 
 const USAGE = `Usage: npm run bench -- [scenario...] [options]
-Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')} (default: all)
+Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, ${TS_START} (default: all)
 Options:
   --rounds N       rounds; each runs every contender once, in shuffled order (default 3, --quick 1)
   --quick          small sizes and one round: a smoke check that every contender runs and cleans up
@@ -62,7 +66,9 @@ async function main(argv: string[]): Promise<number> {
   const rounds = positiveInt('rounds', values.rounds, quick ? 1 : 3);
   const processes = positiveInt('processes', values.processes, availableParallelism());
   const timeoutMs = positiveInt('timeout', values.timeout, 180) * 1000;
-  const chosen = positionals.length ? positionals.map(scenarioNamed) : SCENARIOS;
+  const tsStart = positionals.length === 0 || positionals.includes(TS_START);
+  const named = positionals.filter((p) => p !== TS_START);
+  const chosen = positionals.length ? named.map(scenarioNamed) : SCENARIOS;
   const only = values.only?.split(',').map((c) => c.trim());
   const unknown = only?.filter((c) => !ALL_CONTENDERS.includes(c));
   if (unknown?.length)
@@ -117,13 +123,22 @@ async function main(argv: string[]): Promise<number> {
   const run = { rounds, processes, seconds, quick, python: python !== null, scenarios: chosen };
   const { text, verdicts } = render(run, samples);
   console.log(text);
+  let tsFailed = false;
+  if (tsStart) {
+    try {
+      console.log(await typescriptStartup(rounds, processes));
+    } catch (error) {
+      tsFailed = true;
+      console.log(`\n## ${TS_START} FAILED: ${error instanceof Error ? error.message : error}`);
+    }
+  }
   if (values.json) {
     const saved = { machine, rounds, processes, quick, samples, targets: verdicts };
     writeFileSync(values.json, `${JSON.stringify(saved, null, 2)}\n`);
     console.log(`results saved to ${values.json}`);
   }
   const leftovers = samples.some((s) => s.warnings.some((w) => w.includes('left running')));
-  return samples.some((s) => s.error) || leftovers ? 1 : 0;
+  return samples.some((s) => s.error) || leftovers || tsFailed ? 1 : 0;
 }
 
 main(process.argv.slice(2)).then(

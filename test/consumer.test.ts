@@ -35,9 +35,19 @@ interface Run {
 }
 
 /** Runs a command to its end; a run that does not exit by itself within `ms` is killed and fails. */
-function run(cwd: string, command: string, args: string[], ms = 120_000): Promise<Run> {
+function run(
+  cwd: string,
+  command: string,
+  args: string[],
+  ms = 120_000,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -158,6 +168,32 @@ describe('the installed package', () => {
       const line = result.stdout.split('\n').find((l) => l.startsWith(`${context}: `)) ?? result.stdout;
       assert.match(line, /Cannot load the TypeScript task module .*typed\.ts/, line);
       assert.match(line, /npm install --save-dev tsx/, line);
+    }
+  });
+
+  it('loads an erasable TypeScript task module without tsx where Node strips types, through its compile cache', async () => {
+    // Node's compile cache is off unless enabled; mpool's workers enable it in its default folder, under TMPDIR.
+    const temp = mkdtempSync(join(tmpdir(), 'mpool-compile-cache-'));
+    const cache = join(temp, 'node-compile-cache');
+    try {
+      const result = await run(plain, 'node', ['erasable.mjs'], 120_000, { TMPDIR: temp });
+      assert.equal(result.code, 0, result.stderr);
+      // A capability, not a version: Node sets process.features.typescript where it strips types.
+      const strips = Boolean((process.features as { typescript?: unknown }).typescript);
+      for (const context of ['thread', 'process']) {
+        const line = result.stdout.split('\n').find((l) => l.startsWith(`${context}: `)) ?? result.stdout;
+        if (strips) assert.equal(line, `${context}: [101,102,103]`);
+        else
+          assert.match(
+            line,
+            /Cannot load the TypeScript task module .*erasable\.ts.*npm install --save-dev tsx/,
+          );
+      }
+      // The workers kept Node's stripped output, so the next worker to load the module skips the stripping.
+      const kept = existsSync(cache) ? readdirSync(cache) : [];
+      assert.equal(kept.length > 0, strips, `compile cache: ${kept.join(', ')}`);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
     }
   });
 
