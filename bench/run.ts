@@ -1,8 +1,10 @@
 // The orchestrator: `npm run bench -- [scenario...] [--rounds N] [--quick] [--json FILE] [--only a,b]`.
 // Every contender × scenario measurement runs in its own child process (measure.ts), contenders interleaved
 // in shuffled rounds; then report.ts prints medians, ratios to mpool, peak RSS and the targets.
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { calibrateNode } from './calibrate.js';
 import { NODE_CONTENDERS } from './child.js';
@@ -16,6 +18,7 @@ import { typescriptStartup } from './typescript.js';
 const TS_START = 'ts-start';
 
 const ALL_CONTENDERS = [...NODE_CONTENDERS, 'python', 'python-in-process'];
+const BASELINE = 'mpool-baseline';
 
 const USAGE = `Usage: npm run bench -- [scenario...] [options]
 Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, ${TS_START} (default: all)
@@ -26,6 +29,8 @@ Options:
   --only a,b       only these contenders: ${ALL_CONTENDERS.join(', ')}
   --processes N    workers per pool (default: the cores, ${availableParallelism()})
   --timeout S      seconds one measurement may take before it is killed (default 180)
+  --baseline DIR   another built checkout of mpool (a git worktree of an earlier commit, after npm run build
+                   there): measured beside mpool as ${BASELINE}, threads, in the same rounds
 mpool rows measure the built dist/ (npm run bench builds it); mpool-src (cold start) runs src/ under tsx.
 Exit status: 1 when a measurement failed or left processes behind; the targets do not change it.`;
 
@@ -55,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
       only: { type: 'string' },
       processes: { type: 'string' },
       timeout: { type: 'string' },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -68,7 +74,14 @@ async function main(argv: string[]): Promise<number> {
   const timeoutMs = positiveInt('timeout', values.timeout, 180) * 1000;
   const tsStart = positionals.length === 0 || positionals.includes(TS_START);
   const named = positionals.filter((p) => p !== TS_START);
-  const chosen = positionals.length ? named.map(scenarioNamed) : SCENARIOS;
+  const baseline = values.baseline ? resolve(values.baseline) : undefined;
+  if (baseline && !existsSync(join(baseline, 'dist/index.js')))
+    throw new Error(`Expected --baseline to be a built mpool checkout, got ${baseline} (no dist/index.js)`);
+  if (baseline) process.env.MPOOL_BENCH_BASELINE = baseline;
+  // The baseline runs wherever mpool's thread row does.
+  const chosen = (positionals.length ? named.map(scenarioNamed) : SCENARIOS).map((s) =>
+    baseline && s.contenders.includes('mpool') ? { ...s, contenders: [...s.contenders, BASELINE] } : s,
+  );
   const only = values.only?.split(',').map((c) => c.trim());
   const unknown = only?.filter((c) => !ALL_CONTENDERS.includes(c));
   if (unknown?.length)
@@ -77,6 +90,10 @@ async function main(argv: string[]): Promise<number> {
   const python = findPython();
   const machine = describeMachine(argv, python);
   console.log(machineLines(machine));
+  if (baseline) {
+    const commit = execFileSync('git', ['-C', baseline, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' });
+    console.log(`baseline (${BASELINE}): ${baseline}, commit ${commit.trim()}`);
+  }
   if (!python)
     console.log('python3 was not found on PATH: the Python rows and the targets against Python are skipped.');
   // mpool is measured as users run it, built; `npm run bench` builds first.

@@ -1,5 +1,7 @@
 // mpool, in its default thread context and (as an extra row) its process context, from src/ under tsx or
-// from the built dist/. The workloads travel as inline source text, as a user's `(x) => x * 2` would.
+// from the built dist/; 'baseline' is another built checkout (`--baseline DIR`), for a before/after in one run. The workloads travel as inline source text, as a user's `(x) => x * 2` would.
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Pool as PoolClass } from '../../src/index.js';
 import { WORK } from '../workers/work.mjs';
 import type { Contender } from './types.js';
@@ -7,8 +9,18 @@ import type { Contender } from './types.js';
 const fn = (name: keyof typeof WORK) => WORK[name] as (x: unknown) => unknown;
 
 /** Imports mpool (before any clock starts, as the peers' static imports are) and wraps it as a Contender. */
-export async function mpool(context: 'thread' | 'process', build: 'src' | 'dist'): Promise<Contender> {
-  const entry = build === 'dist' ? '../../dist/index.js' : '../../src/index.js';
+export async function mpool(
+  context: 'thread' | 'process',
+  build: 'src' | 'dist' | 'baseline',
+): Promise<Contender> {
+  const baseline = process.env.MPOOL_BENCH_BASELINE;
+  if (build === 'baseline' && !baseline) throw new Error('mpool-baseline needs --baseline DIR');
+  const entry =
+    build === 'baseline'
+      ? pathToFileURL(join(baseline!, 'dist/index.js')).href
+      : build === 'dist'
+        ? '../../dist/index.js'
+        : '../../src/index.js';
   const { Pool } = (await import(entry)) as { Pool: typeof PoolClass };
   return {
     create(processes) {
