@@ -433,14 +433,24 @@ export function transfer<T>(value: T, list: readonly TransferListItem[]): T {
   return new Transfer(value, list) as unknown as T;
 }
 
+// transfer() marks an item, a result, or an argument in an item's tuple: nowhere deeper. So the search goes
+// one array level down and no further: a user's own nested, shared or cyclic arrays are not walked.
+const TRANSFER_DEPTH = 1;
+
 /** Whether a list of items holds transfer() marks where unwrapTransfers would find them. */
-export function hasTransfers(items: ArrayLike<unknown>): boolean {
+export function hasTransfers(items: ArrayLike<unknown>, depth = TRANSFER_DEPTH): boolean {
   if (!Array.isArray(items)) return false;
-  return items.some((item) => isTransfer(item) || (Array.isArray(item) && hasTransfers(item)));
+  return items.some(
+    (item) => isTransfer(item) || (depth > 0 && Array.isArray(item) && hasTransfers(item, depth - 1)),
+  );
 }
 
 /** Replaces transfer() marks in a list of items (one level deep) by their values, collecting the buffers. */
-export function unwrapTransfers(items: unknown[], into: TransferListItem[]): unknown[] {
+export function unwrapTransfers(
+  items: unknown[],
+  into: TransferListItem[],
+  depth = TRANSFER_DEPTH,
+): unknown[] {
   let out = items;
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
@@ -448,8 +458,8 @@ export function unwrapTransfers(items: unknown[], into: TransferListItem[]): unk
       if (out === items) out = items.slice();
       out[i] = item.value;
       into.push(...item.list);
-    } else if (Array.isArray(item)) {
-      const inner = unwrapTransfers(item, into);
+    } else if (depth > 0 && Array.isArray(item)) {
+      const inner = unwrapTransfers(item, into, depth - 1);
       if (inner !== item) {
         if (out === items) out = items.slice();
         out[i] = inner;

@@ -187,5 +187,24 @@ for (const context of CONTEXTS) {
         assert.ok(await pool.apply(behave, ['deep', 900]));
       });
     });
+
+    it('cyclic, widely shared and deeply nested arrays travel, as arguments and items', {
+      timeout: 30_000,
+    }, async () => {
+      await withPool({ processes: 1, context }, async (pool) => {
+        const cyclic: unknown[] = [1];
+        cyclic.push(cyclic);
+        const back = (await pool.apply(behave, ['ok', cyclic])) as unknown[];
+        assert.equal(back[1], back);
+        // 2^40 paths through 40 arrays: walking them all never ends.
+        let shared: unknown[] = [1];
+        for (let i = 0; i < 40; i++) shared = [shared, shared];
+        assert.ok(await pool.apply(behave, ['ok', shared]));
+        assert.deepEqual(await pool.map((xs: unknown[]) => xs.length, [shared, cyclic]), [2, 2]);
+        let nestedArray: unknown[] = [];
+        for (let i = 0; i < 900; i++) nestedArray = [nestedArray];
+        assert.equal(await pool.apply((xs: unknown[]) => xs.length, [nestedArray]), 1);
+      });
+    });
   });
 }
