@@ -1,5 +1,6 @@
 // resolveOptions(): the one place that validates options and fills in defaults.
 import { availableParallelism, totalmem } from 'node:os';
+import { findTooDeep, TOO_DEEP } from './depth.js';
 import { received } from './errors.js';
 import type { ExecutorConfig } from './executor.js';
 import {
@@ -218,6 +219,13 @@ export function resolveOptions(options: PoolOptions = {}): ResolvedPoolOptions {
   }
   if (!Array.isArray(initargs)) {
     throw new TypeError(`Expected \`initargs\` to be an array, got ${received(initargs)}`);
+  }
+  // Sent to every worker that starts: one no worker could read would fail every start, so refuse it here.
+  const deep = findTooDeep(initargs);
+  if (deep >= 0) {
+    throw new RangeError(
+      `Expected \`initargs\` to be values a worker can receive, got initargs[${deep}]: ${TOO_DEEP}`,
+    );
   }
   if (context !== 'thread' && context !== 'process') {
     throw new TypeError(`Expected \`context\` to be 'thread' or 'process', got ${received(context)}`);

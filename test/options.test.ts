@@ -35,6 +35,16 @@ describe('resolveOptions', () => {
     }
   });
 
+  it('refuses initargs too deep for a worker to receive, before any worker starts', () => {
+    let deep: object = {};
+    for (let i = 0; i < 2500; i++) deep = { next: deep };
+    assert.throws(() => new Pool({ initargs: [1, deep] }), {
+      name: 'RangeError',
+      message:
+        /^Expected `initargs` to be values a worker can receive, got initargs\[1\]: it nests objects more than 1000 levels deep/,
+    });
+  });
+
   it('refuses a number of workers far beyond the machine, naming the limit and the way past it', () => {
     const { limit } = maxProcesses();
     assert.ok(limit >= cpuCount(), `limit ${limit} is below the CPU count`);
