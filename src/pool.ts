@@ -210,7 +210,12 @@ export class Pool implements AsyncDisposable {
         'running',
       );
     }
-    if (this.#state === 'terminated') return this.#stopped ?? undefined;
+    if (this.#state === 'terminated') {
+      await this.#stopped;
+      // A pool that ended itself (an initializer threw, workers cannot start) says why to whoever joins it.
+      if (this.#fatal) throw this.#fatal;
+      return;
+    }
     // Every join() waits on the same promise, so concurrent calls all resolve.
     this.#joining ??= (async () => {
       // Python's join() returns once the tasks sent have run, whether or not anyone reads an imap's results.
@@ -219,6 +224,7 @@ export class Pool implements AsyncDisposable {
       this.#pages.clear();
       this.#stopped ??= this.#executor.close();
       await this.#stopped;
+      if (this.#fatal) throw this.#fatal;
       if (this.#state === 'closing') this.#state = 'closed';
     })();
     return this.#joining;

@@ -364,9 +364,12 @@ export class LocalExecutor implements Executor {
     if (this.#state === 'closing' && idle) {
       for (const slot of this.#slots) {
         if (slot.state === 'stopping') continue;
+        // A worker still starting runs its initializer first, as Python's do: it is told to stop once ready,
+        // and join() waits for it.
+        slot.handle.keepAlive(true);
+        if (!slot.ready) continue;
         slot.state = 'stopping';
         slot.stoppedBecause = 'the pool was closing';
-        slot.handle.keepAlive(true);
         slot.handle.send({ type: 'stop' }, []);
       }
     }
