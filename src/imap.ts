@@ -103,7 +103,8 @@ export class ImapIterator<R> implements AsyncIterableIterator<R>, CallConsumer {
     if (this.#closed) return;
     this.#progress?.stop();
     this.#closed = true;
-    this.#call?.stop(false);
+    // Finished by an error or a `break`: the call's queued chunks are dropped and its running ones stopped.
+    this.#call?.stop(true);
   }
 
   next(): Promise<IteratorResult<R>> {

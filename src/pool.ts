@@ -363,11 +363,12 @@ export class Pool implements AsyncDisposable {
             parts.push([base, values]);
             call.release();
           },
-          // As in Python, the result fails at the first error while the call's other tasks still run.
+          // The result fails at the first error, and the rest of the call stops: no one will see its
+          // results, and its side effects should not outlive the failure (Python runs them all, then raises).
           chunkError: (_seq, error) => {
             progress?.stop();
             fail(error);
-            call.release(); // the error is read: its place in the window is free
+            call.stop(true);
           },
           fail: (error) => {
             progress?.stop();

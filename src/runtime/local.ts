@@ -98,9 +98,21 @@ export class LocalExecutor implements Executor {
         slot.inflight.delete(id);
         hit = true;
       }
-      if (hit && stopRunning && !slot.killed) this.#stop(slot, 'it was stopped to cancel another task');
+      if (hit && stopRunning && !slot.killed && this.#onlyCancelled(slot))
+        this.#stop(slot, 'it was stopped to cancel another task');
     }
     this.#afterProgress();
+  }
+
+  /**
+   * Whether stopping the worker would take nothing from other calls: what else it holds must be unstarted,
+   * and is then taken back to run elsewhere. A worker that has started another call's chunk (a child process
+   * holds its batch beyond recall) is left running; the cancelled chunk's result is then dropped.
+   */
+  #onlyCancelled(slot: Slot): boolean {
+    // Last first, so that pushFront leaves them in the order they were sent.
+    for (const [id, job] of [...slot.inflight].reverse()) if (slot.revoke(id)) this.#queue.pushFront(job);
+    return slot.inflight.size === 0;
   }
 
   msPerItem(fnId: number): number | undefined {
@@ -355,7 +367,8 @@ export class LocalExecutor implements Executor {
     if (this.#busy === busy) return;
     this.#busy = busy;
     if (this.#state !== 'running') return;
-    for (const slot of this.#slots) slot.handle.keepAlive(busy);
+    // A worker being stopped holds the process until it is gone (its exit settles what it held).
+    for (const slot of this.#slots) slot.handle.keepAlive(busy || slot.state === 'stopping');
   }
 
   #afterProgress(): void {
