@@ -44,7 +44,20 @@ export interface WorkerExit {
   reason: string;
   /** The last lines the worker wrote to stderr, where the runtime can tell (child processes). */
   stderr?: string | undefined;
+  /**
+   * Set when the worker did not end when told to, and the pool stopped waiting for it: names the worker left
+   * running ("thread 12", "process 3456").
+   */
+  leftBehind?: string | undefined;
 }
+
+/**
+ * The exit code of a worker whose channel to the pool closed under it (a task called parentPort.close() or
+ * process.disconnect()): nothing it says can reach the pool any more, so its exit code says why it left.
+ */
+export const CHANNEL_CLOSED_EXIT_CODE = 86;
+export const CHANNEL_CLOSED_REASON =
+  'its channel to the pool was closed: a task called parentPort.close() or process.disconnect()';
 
 /** The worker running this task died (exit, crash, out of memory, killed) before it returned a result. */
 export class WorkerLostError extends Error {

@@ -14,35 +14,13 @@ import {
   TaskTimeoutError,
   WorkerLostError,
 } from '../src/index.js';
-import {
-  barrier,
-  behave,
-  flaky,
-  record,
-  slowInit,
-  slowSqr,
-  sqr,
-  stubborn,
-  workerPid,
-} from './fixtures/tasks.js';
-import { CONTEXTS, processGone, sleep, withPool } from './helpers.js';
+import { behave, flaky, record, slowInit, slowSqr, sqr, stubborn, workerPid } from './fixtures/tasks.js';
+import { assertFullSize, CONTEXTS, processGone, sleep, withPool } from './helpers.js';
 
 const lost =
   (check: (e: WorkerLostError) => boolean = () => true) =>
   (e: unknown) =>
     e instanceof WorkerLostError && check(e);
-
-/** The pool still has all its workers: `processes` tasks meet at a barrier, which needs that many at once. */
-async function assertFullSize(pool: Pool): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'mpool-barrier-'));
-  try {
-    const file = join(dir, 'arrived');
-    const ids = await pool.starmap(barrier, Array(pool.processes).fill([file, pool.processes]), 1);
-    assert.equal(new Set(ids).size, pool.processes, `workers: ${ids.join(' ')}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 for (const context of CONTEXTS) {
   describe(`worker death (${context})`, () => {

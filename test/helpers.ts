@@ -1,5 +1,10 @@
 // Shared test helpers: run one suite against every local runtime, and close pools whatever happens.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Pool, type PoolOptions } from '../src/index.js';
+import { barrier } from './fixtures/tasks.js';
 
 export const CONTEXTS = ['thread', 'process'] as const;
 export type Context = (typeof CONTEXTS)[number];
@@ -11,6 +16,18 @@ export async function withPool<T>(options: PoolOptions, body: (pool: Pool) => Pr
     return await body(pool);
   } finally {
     await pool.terminate();
+  }
+}
+
+/** The pool still has all its workers: `processes` tasks meet at a barrier, which needs that many at once. */
+export async function assertFullSize(pool: Pool): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'mpool-barrier-'));
+  try {
+    const file = join(dir, 'arrived');
+    const ids = await pool.starmap(barrier, Array(pool.processes).fill([file, pool.processes]), 1);
+    assert.equal(new Set(ids).size, pool.processes, `workers: ${ids.join(' ')}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { TransferListItem } from 'node:worker_threads';
 import { findTooDeep, TOO_DEEP } from '../depth.js';
 import {
+  CHANNEL_CLOSED_EXIT_CODE,
   deserializeError,
   InitializerError,
   SerializationError,
@@ -26,6 +27,7 @@ import {
 } from '../protocol.js';
 import { after } from '../timer.js';
 import { findUncloneable } from './clone.js';
+import { warnLeftBehind } from './left-behind.js';
 import { RunQueue } from './queue.js';
 import { batchRoom, ChunkCosts, canPrefetch, holdsResults, steady } from './schedule.js';
 import { Slot, type WorkerHandle } from './slot.js';
@@ -282,6 +284,7 @@ export class LocalExecutor implements Executor {
   }
 
   #onExit(slot: Slot, exit: WorkerExit): void {
+    if (exit.leftBehind) warnLeftBehind(exit, slot.stoppedBecause);
     slot.timer?.clear();
     this.#slots.delete(slot);
     const wasStarting = !slot.ready;
@@ -294,7 +297,9 @@ export class LocalExecutor implements Executor {
         if (job.id === running) {
           const why = reason
             ? `the task threw outside its call: ${describe(reason)}`
-            : 'the task ended the worker';
+            : exit.exitCode === CHANNEL_CLOSED_EXIT_CODE
+              ? exit.reason
+              : 'the task ended the worker';
           this.#lose(slot, job, { ...exit, reason: why }, reason ?? undefined);
         } else {
           this.#runElsewhere(slot, job, exit); // it had not started

@@ -3,11 +3,12 @@ import { type ChildProcess, fork } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { finished, type Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { WorkerExit } from '../errors.js';
+import { CHANNEL_CLOSED_EXIT_CODE, CHANNEL_CLOSED_REASON, type WorkerExit } from '../errors.js';
 import type { ExecutorConfig } from '../executor.js';
 import type { FromWorker } from '../protocol.js';
 import { forward, QUIET_AFTER_EXIT_MS } from './forward.js';
 import { LAST_WORDS_FD, readLastWords } from './last-words.js';
+import { leftBehindExit, STOP_GRACE_MS } from './left-behind.js';
 import type { WorkerEvents } from './local.js';
 import { parseNodeOptions, toArgv, tsxRoot, workerOptions } from './node-flags.js';
 import type { WorkerHandle } from './slot.js';
@@ -33,6 +34,7 @@ const parentTsx = tsxRoot(parseNodeOptions(process.execArgv));
 function why(code: number | null, signal: string | null, stderrTail: string): string {
   if (/heap limit|out of memory/i.test(stderrTail)) return 'out of memory (maxHeapMb)';
   if (signal) return `the worker process was killed by ${signal}`;
+  if (code === CHANNEL_CLOSED_EXIT_CODE) return CHANNEL_CLOSED_REASON;
   return code === 0 ? 'the worker process exited' : `the worker process exited with code ${code}`;
 }
 
@@ -128,7 +130,16 @@ export function spawnProcess(workerId: number, events: WorkerEvents, config: Exe
     kill: () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+      // Even SIGKILL waits for a process in uninterruptible sleep (state D): past a grace, it counts as gone.
+      killTimer = setTimeout(() => {
+        child.kill('SIGKILL');
+        killTimer = setTimeout(() => {
+          if (reported) return;
+          reported = true;
+          keepAlive(false);
+          events.exit(leftBehindExit(`worker process ${child.pid}`, 'SIGKILL'));
+        }, STOP_GRACE_MS);
+      }, KILL_GRACE_MS);
     },
     keepAlive,
     sharesMemory: false,

@@ -1,9 +1,10 @@
 // Runtime on worker_threads: one Worker per slot, speaking the protocol over its message port.
 import { finished, type Readable } from 'node:stream';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import type { WorkerExit } from '../errors.js';
+import { CHANNEL_CLOSED_EXIT_CODE, CHANNEL_CLOSED_REASON, type WorkerExit } from '../errors.js';
 import type { ExecutorConfig } from '../executor.js';
 import type { FromWorker } from '../protocol.js';
+import { leftBehindExit, STOP_GRACE_MS } from './left-behind.js';
 import type { WorkerEvents } from './local.js';
 import { optionName, parseNodeOptions, toArgv, tsxRoot, workerOptions } from './node-flags.js';
 import type { WorkerHandle } from './slot.js';
@@ -31,6 +32,7 @@ function why(code: number, error: Error | undefined): string {
     const oom = (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
     return oom ? 'out of memory (maxHeapMb)' : `${error.name}: ${error.message}`;
   }
+  if (code === CHANNEL_CLOSED_EXIT_CODE) return CHANNEL_CLOSED_REASON;
   return code === 0 ? 'the worker exited' : `the worker exited with code ${code}`;
 }
 
@@ -68,7 +70,12 @@ export function spawnThread(workerId: number, events: WorkerEvents, config: Exec
     resourceLimits: config.maxHeapMb ? { maxOldGenerationSizeMb: config.maxHeapMb } : undefined,
   });
   let error: Error | undefined;
-  worker.on('message', (message: FromWorker) => events.message(message));
+  /** Set once the thread was told to end and did not: from then on, the pool has forgotten it. */
+  let leftBehind = false;
+  let grace: NodeJS.Timeout | undefined;
+  worker.on('message', (message: FromWorker) => {
+    if (!leftBehind) events.message(message);
+  });
   worker.on('error', (err) => {
     error = err;
   });
@@ -76,12 +83,25 @@ export function spawnThread(workerId: number, events: WorkerEvents, config: Exec
   // once they have ended, with everything it wrote passed on, so join() and terminate() lose none of it.
   const drained = Promise.all([ended(worker.stdout), ended(worker.stderr)]);
   worker.on('exit', (code) => {
+    clearTimeout(grace);
+    if (leftBehind) return;
     const exit: WorkerExit = { exitCode: code, signal: null, reason: why(code, error) };
     void drained.then(() => events.exit(exit));
   });
+  // terminate() cannot interrupt a system call: a thread blocked in one stays until it returns. Past a short
+  // grace it counts as gone, so its work settles, a replacement starts and terminate() returns; unref'd, it
+  // no longer keeps the process alive by itself (Node still waits for it at exit).
+  const kill = (): void => {
+    void worker.terminate();
+    grace ??= setTimeout(() => {
+      leftBehind = true;
+      worker.unref();
+      events.exit(leftBehindExit(`worker thread ${worker.threadId}`, 'terminate()'));
+    }, STOP_GRACE_MS);
+  };
   return {
     send: (message, transfer) => worker.postMessage(message, transfer),
-    kill: () => void worker.terminate(),
+    kill,
     keepAlive: (yes) => (yes ? worker.ref() : worker.unref()),
     sharesMemory: true,
   };

@@ -2,6 +2,7 @@
 import { writeSync } from 'node:fs';
 import { serialize } from 'node:v8';
 import { Worker } from 'node:worker_threads';
+import { CHANNEL_CLOSED_EXIT_CODE } from '../errors.js';
 import type { FromWorker, ToWorker } from '../protocol.js';
 import { startLoop } from './loop.js';
 import { outputPending } from './stdio.js';
@@ -26,7 +27,9 @@ watchdog.unref();
 // Should the watchdog itself fail, the worker goes on without it rather than die of it.
 watchdog.on('error', () => {});
 
-process.on('disconnect', () => process.exit(0));
+// The pool never disconnects: it is gone, or a task called process.disconnect(). Either way nothing more can
+// be said to it; the exit code tells the pool (if it is still there) why this worker left.
+process.on('disconnect', () => process.exit(CHANNEL_CLOSED_EXIT_CODE));
 
 // Messages still being written to the IPC channel, and who waits for them to be out.
 let writing = 0;
