@@ -234,9 +234,9 @@ export class LocalExecutor implements Executor {
       for (const slot of this.#slots) {
         if (slot === thief || slot.state !== 'busy') continue;
         const ids = slot.unstarted();
-        // A worker that has started nothing it holds is about to: taking from it would only pass its chunks
-        // on from one idle worker to the next.
-        if (ids.length === slot.inflight.size) continue;
+        // A worker that has started nothing it holds is about to start its first: taking that one would only
+        // pass a lone chunk on from one idle worker to the next. The ones behind it wait on it, so they go.
+        if (ids.length === slot.inflight.size) ids.shift();
         if (ids.length > unstarted.length) [victim, unstarted] = [slot, ids];
       }
       if (!victim) return;
@@ -377,6 +377,10 @@ export class LocalExecutor implements Executor {
     if (this.#state === 'stopped') return;
     // Idle workers first; then a second batch for busy ones, so they never wait a round trip between batches.
     for (const prefetch of [false, true]) {
+      // Only while every worker is busy: a worker that is idle, starting or about to be replaced takes the
+      // next chunk itself, rather than have it wait behind a chunk that may wait for it (a process cannot
+      // give back what it was sent, and a thread's waits for an event that lets another take it back).
+      if (prefetch && !this.#allBusy()) break;
       // A thread's unstarted chunks can be taken back, so the threads this pass serves split what was queued
       // when it began evenly, rather than each taking a share of what the ones before it left.
       const queuedAtStart = this.#queue.size;
@@ -408,6 +412,12 @@ export class LocalExecutor implements Executor {
       }
     }
     if (this.#queue.size === 0) this.#steal();
+  }
+
+  #allBusy(): boolean {
+    let busy = 0;
+    for (const slot of this.#slots) if (slot.state === 'busy') busy++;
+    return busy >= this.size;
   }
 
   #canPrefetch(slot: Slot, next: ChunkJob, robbable: boolean): boolean {
