@@ -25,6 +25,7 @@ import {
   transferList,
 } from '../protocol.js';
 import { after } from '../timer.js';
+import { Backoff } from './backoff.js';
 import { findUncloneable } from './clone.js';
 import { RunQueue } from './queue.js';
 import { batchRoom, ChunkCosts, canPrefetch, holdsResults, steady } from './schedule.js';
@@ -51,6 +52,8 @@ export class LocalExecutor implements Executor {
   readonly #costs = new ChunkCosts();
   /** Functions whose chunks moved buffers with transfer(): a worker's unstarted ones cannot be taken back. */
   readonly #moves = new Set<number>();
+  /** Replacements for workers that died while starting wait longer the more such deaths in a row. */
+  readonly #respawn = new Backoff();
   #nextWorkerId = 1;
   #startFailures = 0;
   #busy = false;
@@ -116,6 +119,7 @@ export class LocalExecutor implements Executor {
   }
 
   terminate(): Promise<void> {
+    this.#respawn.clear();
     const done = this.#whenAllExited();
     this.#state = 'stopped';
     this.#queue.clear();
@@ -127,7 +131,7 @@ export class LocalExecutor implements Executor {
   }
 
   #whenAllExited(): Promise<void> {
-    if (this.#slots.size === 0) return Promise.resolve();
+    if (this.#slots.size === 0 && this.#respawn.pending === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const previous = this.#allExited;
       this.#allExited = () => {
@@ -157,6 +161,7 @@ export class LocalExecutor implements Executor {
     switch (message.type) {
       case 'ready':
         this.#startFailures = 0;
+        this.#respawn.started();
         slot.ready = true;
         this.#afterProgress(); // exclusive chunks wait for a ready worker
         return;
@@ -290,16 +295,16 @@ export class LocalExecutor implements Executor {
       }
     } else if (wasStarting && !slot.stoppedBecause) {
       // The worker died before its initializer finished, so none of its chunks ran: run them elsewhere.
-      // (Repeated start-up deaths become fatal below, so this cannot loop.)
+      // (Repeated self-exits become fatal below, and replacements back off, so this cannot spin.)
       for (const job of lost) this.#runElsewhere(slot, job, exit);
     } else {
       const reason = slot.stoppedBecause ?? exit.reason;
       for (const job of lost) this.#lose(slot, job, { ...exit, reason });
     }
     // A worker killed by a signal while starting was killed from outside: it is replaced, as any lost worker
-    // is. One that exits by itself while starting, time after time, cannot start here: that ends the pool,
-    // with what the worker last wrote, since no task will ever run. (An initializer that throws is reported
-    // by the worker itself, as InitializerError.)
+    // is, after a backoff (backoff.ts). One that exits by itself while starting, time after time, cannot
+    // start here: that ends the pool, with what the worker last wrote, since no task will ever run. (An
+    // initializer that throws is reported by the worker itself, as InitializerError.)
     if (wasStarting && !slot.stoppedBecause && this.#state === 'running' && exit.signal === null) {
       if (++this.#startFailures >= START_FAILURES_BEFORE_FATAL) {
         const last = exit.stderr?.trim().split('\n').slice(-8).join('\n');
@@ -307,13 +312,29 @@ export class LocalExecutor implements Executor {
         this.#hooks.fatal(new WorkerLostError({ ...exit, reason }));
       }
     }
-    if (this.#state !== 'stopped' && !(this.#state === 'closing' && this.#idle())) this.#startWorker();
-    if (this.#slots.size === 0) {
-      const resolve = this.#allExited;
-      this.#allExited = null;
-      resolve?.();
+    if (this.#state !== 'stopped' && !(this.#state === 'closing' && this.#idle())) {
+      if (wasStarting && !slot.stoppedBecause) this.#respawn.died(() => this.#replace());
+      else this.#startWorker();
     }
+    this.#checkAllExited();
     this.#afterProgress();
+  }
+
+  // A replacement whose start-up backoff is over: unless the pool no longer needs it.
+  #replace(): void {
+    if (this.#state === 'stopped' || (this.#state === 'closing' && this.#idle())) {
+      this.#checkAllExited();
+      return;
+    }
+    this.#startWorker();
+    this.#afterProgress();
+  }
+
+  #checkAllExited(): void {
+    if (this.#slots.size > 0 || this.#respawn.pending > 0) return;
+    const resolve = this.#allExited;
+    this.#allExited = null;
+    resolve?.();
   }
 
   #lose(slot: Slot, job: ChunkJob, exit: WorkerExit, cause?: unknown): void {
@@ -354,6 +375,7 @@ export class LocalExecutor implements Executor {
   #setBusy(busy: boolean): void {
     if (this.#busy === busy) return;
     this.#busy = busy;
+    this.#respawn.keepAlive(busy);
     if (this.#state !== 'running') return;
     for (const slot of this.#slots) slot.handle.keepAlive(busy);
   }
@@ -362,6 +384,8 @@ export class LocalExecutor implements Executor {
     this.#dispatch();
     const idle = this.#idle();
     if (this.#state === 'closing' && idle) {
+      this.#respawn.clear();
+      this.#checkAllExited();
       for (const slot of this.#slots) {
         if (slot.state === 'stopping') continue;
         slot.state = 'stopping';
