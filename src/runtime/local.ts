@@ -26,6 +26,7 @@ import {
   transferList,
 } from '../protocol.js';
 import { after } from '../timer.js';
+import { Backoff } from './backoff.js';
 import { findUncloneable } from './clone.js';
 import { warnLeftBehind } from './left-behind.js';
 import { RunQueue } from './queue.js';
@@ -53,6 +54,8 @@ export class LocalExecutor implements Executor {
   readonly #costs = new ChunkCosts();
   /** Functions whose chunks moved buffers with transfer(): a worker's unstarted ones cannot be taken back. */
   readonly #moves = new Set<number>();
+  /** Replacements for workers that died while starting wait longer the more such deaths in a row. */
+  readonly #respawn = new Backoff();
   #nextWorkerId = 1;
   #startFailures = 0;
   #busy = false;
@@ -130,6 +133,7 @@ export class LocalExecutor implements Executor {
   }
 
   terminate(): Promise<void> {
+    this.#respawn.clear();
     const done = this.#whenAllExited();
     this.#state = 'stopped';
     this.#queue.clear();
@@ -141,7 +145,7 @@ export class LocalExecutor implements Executor {
   }
 
   #whenAllExited(): Promise<void> {
-    if (this.#slots.size === 0) return Promise.resolve();
+    if (this.#slots.size === 0 && this.#respawn.pending === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const previous = this.#allExited;
       this.#allExited = () => {
@@ -171,6 +175,7 @@ export class LocalExecutor implements Executor {
     switch (message.type) {
       case 'ready':
         this.#startFailures = 0;
+        this.#respawn.started();
         slot.ready = true;
         this.#afterProgress(); // exclusive chunks wait for a ready worker
         return;
@@ -248,9 +253,9 @@ export class LocalExecutor implements Executor {
       for (const slot of this.#slots) {
         if (slot === thief || slot.state !== 'busy') continue;
         const ids = slot.unstarted();
-        // A worker that has started nothing it holds is about to: taking from it would only pass its chunks
-        // on from one idle worker to the next.
-        if (ids.length === slot.inflight.size) continue;
+        // A worker that has started nothing it holds is about to start its first: taking that one would only
+        // pass a lone chunk on from one idle worker to the next. The ones behind it wait on it, so they go.
+        if (ids.length === slot.inflight.size) ids.shift();
         if (ids.length > unstarted.length) [victim, unstarted] = [slot, ids];
       }
       if (!victim) return;
@@ -307,16 +312,16 @@ export class LocalExecutor implements Executor {
       }
     } else if (wasStarting && !slot.stoppedBecause) {
       // The worker died before its initializer finished, so none of its chunks ran: run them elsewhere.
-      // (Repeated start-up deaths become fatal below, so this cannot loop.)
+      // (Repeated self-exits become fatal below, and replacements back off, so this cannot spin.)
       for (const job of lost) this.#runElsewhere(slot, job, exit);
     } else {
       const reason = slot.stoppedBecause ?? exit.reason;
       for (const job of lost) this.#lose(slot, job, { ...exit, reason });
     }
     // A worker killed by a signal while starting was killed from outside: it is replaced, as any lost worker
-    // is. One that exits by itself while starting, time after time, cannot start here: that ends the pool,
-    // with what the worker last wrote, since no task will ever run. (An initializer that throws is reported
-    // by the worker itself, as InitializerError.)
+    // is, after a backoff (backoff.ts). One that exits by itself while starting, time after time, cannot
+    // start here: that ends the pool, with what the worker last wrote, since no task will ever run. (An
+    // initializer that throws is reported by the worker itself, as InitializerError.)
     if (wasStarting && !slot.stoppedBecause && this.#state === 'running' && exit.signal === null) {
       if (++this.#startFailures >= START_FAILURES_BEFORE_FATAL) {
         const last = exit.stderr?.trim().split('\n').slice(-8).join('\n');
@@ -324,13 +329,29 @@ export class LocalExecutor implements Executor {
         this.#hooks.fatal(new WorkerLostError({ ...exit, reason }));
       }
     }
-    if (this.#state !== 'stopped' && !(this.#state === 'closing' && this.#idle())) this.#startWorker();
-    if (this.#slots.size === 0) {
-      const resolve = this.#allExited;
-      this.#allExited = null;
-      resolve?.();
+    if (this.#state !== 'stopped' && !(this.#state === 'closing' && this.#idle())) {
+      if (wasStarting && !slot.stoppedBecause) this.#respawn.died(() => this.#replace());
+      else this.#startWorker();
     }
+    this.#checkAllExited();
     this.#afterProgress();
+  }
+
+  // A replacement whose start-up backoff is over: unless the pool no longer needs it.
+  #replace(): void {
+    if (this.#state === 'stopped' || (this.#state === 'closing' && this.#idle())) {
+      this.#checkAllExited();
+      return;
+    }
+    this.#startWorker();
+    this.#afterProgress();
+  }
+
+  #checkAllExited(): void {
+    if (this.#slots.size > 0 || this.#respawn.pending > 0) return;
+    const resolve = this.#allExited;
+    this.#allExited = null;
+    resolve?.();
   }
 
   #lose(slot: Slot, job: ChunkJob, exit: WorkerExit, cause?: unknown): void {
@@ -371,6 +392,7 @@ export class LocalExecutor implements Executor {
   #setBusy(busy: boolean): void {
     if (this.#busy === busy) return;
     this.#busy = busy;
+    this.#respawn.keepAlive(busy);
     if (this.#state !== 'running') return;
     // A worker being stopped holds the process until it is gone (its exit settles what it held).
     for (const slot of this.#slots) slot.handle.keepAlive(busy || slot.state === 'stopping');
@@ -380,6 +402,8 @@ export class LocalExecutor implements Executor {
     this.#dispatch();
     const idle = this.#idle();
     if (this.#state === 'closing' && idle) {
+      this.#respawn.clear();
+      this.#checkAllExited();
       for (const slot of this.#slots) {
         if (slot.state === 'stopping') continue;
         // A worker still starting runs its initializer first, as Python's do: it is told to stop once ready,
@@ -398,6 +422,10 @@ export class LocalExecutor implements Executor {
     if (this.#state === 'stopped') return;
     // Idle workers first; then a second batch for busy ones, so they never wait a round trip between batches.
     for (const prefetch of [false, true]) {
+      // Only while every worker is busy: a worker that is idle, starting or about to be replaced takes the
+      // next chunk itself, rather than have it wait behind a chunk that may wait for it (a process cannot
+      // give back what it was sent, and a thread's waits for an event that lets another take it back).
+      if (prefetch && !this.#allBusy()) break;
       // A thread's unstarted chunks can be taken back, so the threads this pass serves split what was queued
       // when it began evenly, rather than each taking a share of what the ones before it left.
       const queuedAtStart = this.#queue.size;
@@ -429,6 +457,12 @@ export class LocalExecutor implements Executor {
       }
     }
     if (this.#queue.size === 0) this.#steal();
+  }
+
+  #allBusy(): boolean {
+    let busy = 0;
+    for (const slot of this.#slots) if (slot.state === 'busy') busy++;
+    return busy >= this.size;
   }
 
   #canPrefetch(slot: Slot, next: ChunkJob, robbable: boolean): boolean {
