@@ -119,3 +119,13 @@ export async function calibratePython(targetMs: number): Promise<number> {
   if (typeof result?.iters !== 'number') throw new Error('python3 pool_bench.py calibrate printed no result');
   return result.iters;
 }
+
+/** The items in a random order: each round runs its contenders in an order of its own. */
+export function shuffle<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { calibrateNode } from './calibrate.js';
 import { NODE_CONTENDERS } from './child.js';
 import { describeMachine, distIsFresh, findPython } from './machine.js';
-import { calibratePython, measure } from './measure.js';
+import { calibratePython, measure, shuffle } from './measure.js';
 import { machineLines, render, type Sample } from './report.js';
 import { type Params, SCENARIOS, type Scenario, scenario as scenarioNamed } from './scenarios.js';
 import { typescriptStartup } from './typescript.js';
@@ -33,15 +33,6 @@ Options:
                    there): measured beside mpool as ${BASELINE}, threads, in the same rounds
 mpool rows measure the built dist/ (npm run bench builds it); mpool-src (cold start) runs src/ under tsx.
 Exit status: 1 when a measurement failed or left processes behind; the targets do not change it.`;
-
-function shuffle<T>(items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
   const n = raw === undefined ? fallback : Number(raw);

@@ -10,6 +10,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { shuffle } from './measure.js';
 import { groupAlive, killGroup } from './proctree.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -97,15 +98,6 @@ const median = (xs: number[]) => {
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
-
-function shuffle<T>(items: readonly T[]): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 /** Runs the comparison and returns its report: a table and a note. Throws when a run fails. */
 export async function typescriptStartup(rounds: number, processes: number): Promise<string> {
