@@ -28,6 +28,9 @@ function soak(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', script, context, String(ITEMS), String(seed)], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A soak that hangs is killed (its workers follow it) rather than holding the test run open.
+    timeout: 200_000,
+    killSignal: 'SIGKILL',
   });
   let stdout = '';
   let stderr = '';
