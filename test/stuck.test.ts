@@ -73,9 +73,13 @@ async function collectWarnings(body: () => Promise<void>): Promise<string[]> {
   return warnings;
 }
 
-/** Waits until the task has written its `started` file: it is then blocked. */
-async function blocked(started: string): Promise<void> {
-  while (!existsSync(started)) await sleep(20);
+/**
+ * Waits until the task is blocked: it writes `started` just before its call, and the sleep's shell writes its
+ * pid from inside execSync. A FIFO read shows nothing, so it gets a moment more after `started`.
+ */
+async function blocked(started: string, how: How, path: string): Promise<void> {
+  while (!existsSync(started) || (how === 'sleep' && !existsSync(path))) await sleep(20);
+  await sleep(200);
 }
 
 /** A thread cannot be interrupted in a system call: the pool leaves it behind and says so. */
@@ -117,7 +121,7 @@ for (const context of CONTEXTS) {
             const pool = new Pool({ processes: 1, context });
             const call = pool.apply(blockInSyscall, [how, path, started]);
             call.catch(() => {});
-            await within(blocked(started), 'the task starts');
+            await within(blocked(started, how, path), 'the task starts');
             await within(pool.terminate(), 'terminate() returns');
             await within(assert.rejects(call), 'the call rejects');
           });
