@@ -78,6 +78,8 @@ export class Call implements ChunkOwner {
   #reading = false;
   #finished = false;
   #inputError: { error: unknown } | null = null;
+  /** The total last given to onProgress: undefined until the input's length is known. */
+  #progressTotal: number | undefined;
   /** Set when join() cut the input short: what the consumer is told once the chunks sent have come back. */
   #cut: { error: unknown } | null = null;
   readonly #onAbort = (): void => {
@@ -138,7 +140,8 @@ export class Call implements ChunkOwner {
     this.#adaptive?.observe(info.size, performance.now() - info.sentAt);
     this.#held++;
     this.#done += info.size;
-    this.#plan.onProgress?.(this.#done, this.#reader.done ? this.#count : this.#reader.length);
+    this.#progressTotal = this.#reader.done ? this.#count : this.#reader.length;
+    this.#plan.onProgress?.(this.#done, this.#progressTotal);
     this.#consumer.chunk(info.seq, info.base, result.values);
     this.#feed();
   }
@@ -239,7 +242,12 @@ export class Call implements ChunkOwner {
     this.#host.forget(this);
     if (this.#cut) this.#consumer.fail(this.#cut.error);
     else if (this.#inputError) this.#consumer.fail(this.#inputError.error);
-    else this.#consumer.end(this.#count);
+    else {
+      // The last chunk may finish before the input is found to be at its end: the last report has the total.
+      if (this.#progressTotal === undefined && this.#done > 0)
+        this.#plan.onProgress?.(this.#done, this.#count);
+      this.#consumer.end(this.#count);
+    }
   }
 }
 

@@ -437,9 +437,8 @@ for (const context of CONTEXTS) {
 
     it('test_map_no_failfast', async () => {
       // Issue #23992: the fail-fast behaviour when an exception is raised during map() would make
-      // Pool.join() deadlock. The slow item sleeps SLOW ms; join() must wait for it.
+      // Pool.join() deadlock. The slow item sleeps SLOW ms.
       const SLOW = 300;
-      const tStart = performance.now();
       const p = new Pool({ processes: 2, context });
       let exc: unknown;
       try {
@@ -461,9 +460,10 @@ for (const context of CONTEXTS) {
       }
       assert.ok(exc instanceof RangeError, `expected the task's RangeError, got ${inspect(exc)}`);
       assert.equal(exc.message.length, 1024 * 1024);
-      // check that we indeed waited for all jobs
-      const elapsed = performance.now() - tStart;
-      assert.ok(elapsed > SLOW - SLACK, `join() returned after ${elapsed} ms, before the slow job ended`);
+      // CPython then checks that join() waited for the slow job. mpool stops a failed map's other tasks
+      // instead (README, deliberate differences; test/stop.test.ts), so join() has nothing to wait for: what
+      // is kept from the original is that join() returns and the pool ends closed, with no deadlock.
+      assert.equal(p.state, 'closed');
     });
 
     it('test_release_task_refs', async () => {
