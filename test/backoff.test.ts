@@ -60,7 +60,13 @@ function doomedExecutor(processes: number): { executor: LocalExecutor; spawns: (
       events.exit({ exitCode: null, signal: 'SIGKILL', reason: 'the worker process was killed by SIGKILL' });
     };
     setImmediate(die);
-    return { send: () => {}, kill: () => setImmediate(die), keepAlive: () => {}, sharesMemory: false };
+    return {
+      send: () => {},
+      kill: () => setImmediate(die),
+      keepAlive: () => {},
+      sharesMemory: false,
+      readsAnyDepth: false,
+    };
   };
   const executor = new LocalExecutor(
     resolveOptions({ processes, context: 'process' }).executor,

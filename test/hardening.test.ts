@@ -158,22 +158,40 @@ for (const context of CONTEXTS) {
       });
     });
 
-    it('an argument 2,500 levels deep fails that call only; the pool and its worker go on', {
+    it('an argument too deep to send fails that call only; the pool and its worker go on', {
       timeout: 30_000,
     }, async () => {
+      // 2,500 levels: more than a process's reader takes. 10,000: more than V8 writes from this thread at all.
+      const tooDeepHere = context === 'process' ? 2500 : 10_000;
       await withPool({ processes: 1, context }, async (pool) => {
         const before = await pool.apply(workerIdentity);
-        await assert.rejects(pool.apply(behave, ['ok', nested(2500)]), tooDeep('argument', 0));
+        await assert.rejects(pool.apply(behave, ['ok', nested(tooDeepHere)]), tooDeep('argument', 0));
         assert.equal(await pool.apply(workerIdentity), before, 'the worker was replaced');
         // A map with one such item fails, and stops its other tasks (test/stop.test.ts); the pool goes on.
         await assert.rejects(
-          pool.map((v: unknown) => v, [1, 2, nested(2500)], 1),
+          pool.map((v: unknown) => v, [1, 2, nested(tooDeepHere)], 1),
           tooDeep('argument', 2),
         );
         assert.equal(pool.state, 'running');
         assert.deepEqual(await pool.map((x: number) => x + 1, [1, 2]), [2, 3]);
       });
     });
+
+    if (context === 'thread') {
+      it('an argument 2,500 levels deep reaches a thread, whose larger stack reads it back', {
+        timeout: 30_000,
+      }, async () => {
+        await withPool({ processes: 1, context }, async (pool) => {
+          const depth = (value: unknown): number => {
+            let levels = 0;
+            for (let v = value as { next?: unknown }; v.next !== undefined; v = v.next as { next?: unknown })
+              levels++;
+            return levels;
+          };
+          assert.equal(await pool.apply(depth, [nested(2500)]), 2500);
+        });
+      });
+    }
 
     it('deep but not too deep, cyclic and widely shared values still travel', {
       timeout: 30_000,

@@ -210,6 +210,7 @@ describe('local executor', () => {
         const handle = spawnThread(id, events, config);
         return {
           sharesMemory: handle.sharesMemory,
+          readsAnyDepth: handle.readsAnyDepth,
           send: (message, transfer) => {
             if (message.type === 'run') runs++;
             handle.send(message, transfer);

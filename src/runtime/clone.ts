@@ -1,4 +1,5 @@
 // Finds which item of a chunk cannot be structured-cloned, so the error can name it.
+import { TOO_DEEP, tooDeep } from '../depth.js';
 import { SerializationError } from '../errors.js';
 
 export function findUncloneable(items: ArrayLike<unknown>, base: number): SerializationError | null {
@@ -6,7 +7,9 @@ export function findUncloneable(items: ArrayLike<unknown>, base: number): Serial
     try {
       structuredClone(items[i]);
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      // V8 gives only "Maximum call stack size exceeded" for a value nested deeper than it can write.
+      const deep = err instanceof RangeError && tooDeep(items[i]);
+      const reason = deep ? TOO_DEEP : err instanceof Error ? err.message : String(err);
       return new SerializationError(base + i, 'argument', reason, { cause: err });
     }
   }

@@ -72,14 +72,6 @@ export class LocalExecutor implements Executor {
   }
 
   submit(job: ChunkJob): void {
-    const deep = findTooDeep(job.items);
-    if (deep >= 0) {
-      // Sent, it would kill its receiver; refused here, it fails only its own call (settled as any result is,
-      // later than this call).
-      const error = new SerializationError(job.base + deep, 'argument', TOO_DEEP);
-      queueMicrotask(() => this.#hooks.settle(job.id, { ok: false, error }));
-      return;
-    }
     this.#queue.push(job);
     this.#setBusy(true);
     // Dispatch once the caller's synchronous burst of submits is done, so it goes out in full batches.
@@ -481,9 +473,12 @@ export class LocalExecutor implements Executor {
       if (!next || (jobs.length > 0 && next.exclusive)) break;
       // A batch sent deep ahead was sized for its first function's chunks: it takes no others.
       if (deep && jobs.length > 0 && next.fnId !== jobs[0]!.fnId) break;
-      jobs.push(this.#queue.take()!);
+      const job = this.#queue.take()!;
+      if (!slot.handle.readsAnyDepth && this.#refusedTooDeep(job)) continue;
+      jobs.push(job);
       if (next.exclusive) break;
     }
+    if (jobs.length === 0) return;
     const fns: Array<[number, FnRef]> = [];
     let lastFn = -1;
     for (const job of jobs) {
@@ -517,6 +512,21 @@ export class LocalExecutor implements Executor {
     if (timed.timeout !== null) {
       slot.timer = after(timed.timeout, () => this.#timedOut(slot, timed));
     }
+  }
+
+  /**
+   * Fails a chunk with an argument nested deeper than its worker can read back: sent, it would kill the
+   * receiver (a process) or be lost there, and no call could be told. A walk of every argument, so it runs
+   * only where the worker's reader is the limit (see WorkerHandle.readsAnyDepth).
+   */
+  #refusedTooDeep(job: ChunkJob): boolean {
+    const deep = findTooDeep(job.items);
+    if (deep < 0) return false;
+    this.#hooks.settle(job.id, {
+      ok: false,
+      error: new SerializationError(job.base + deep, 'argument', TOO_DEEP),
+    });
+    return true;
   }
 
   // A batch could not be cloned: fail exactly the chunks whose items cannot cross, and run the rest.

@@ -143,5 +143,6 @@ export function spawnProcess(workerId: number, events: WorkerEvents, config: Exe
     },
     keepAlive,
     sharesMemory: false,
+    readsAnyDepth: false,
   };
 }

@@ -15,6 +15,13 @@ export interface WorkerHandle {
   keepAlive(yes: boolean): void;
   /** Whether the worker is a thread of this process: then shared memory reaches it without a copy. */
   readonly sharesMemory: boolean;
+  /**
+   * Whether the worker reads back every value this thread can send. V8's reader needs about twice the stack
+   * its writer does: a thread, with its 4 MB stack, reads whatever the main thread (about 1 MB) writes; a
+   * process's main thread does not, nor does a thread fed from another worker thread or from a main thread
+   * whose stack was raised. Where it does not, arguments are checked for depth before they go.
+   */
+  readonly readsAnyDepth: boolean;
 }
 
 /** A chunk of a batch sent with claim cells: where its cell is, and which batch owes its outcome. */

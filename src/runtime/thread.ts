@@ -1,6 +1,6 @@
 // Runtime on worker_threads: one Worker per slot, speaking the protocol over its message port.
 import { finished, type Readable } from 'node:stream';
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { isMainThread, Worker, type WorkerOptions } from 'node:worker_threads';
 import { CHANNEL_CLOSED_EXIT_CODE, CHANNEL_CLOSED_REASON, type WorkerExit } from '../errors.js';
 import type { ExecutorConfig } from '../executor.js';
 import type { FromWorker } from '../protocol.js';
@@ -62,12 +62,20 @@ function ended(stream: Readable): Promise<void> {
   return new Promise((resolve) => finished(stream, () => resolve()));
 }
 
+// The stack a worker thread reads messages with (Node's default, set so that it stays what readsAnyDepth
+// counts on), and whether this thread writes with no more than V8's default stack of about 1 MB.
+const WORKER_STACK_MB = 4;
+const readsAnyDepth = isMainThread && !process.execArgv.some((arg) => arg.startsWith('--stack-size'));
+
 export function spawnThread(workerId: number, events: WorkerEvents, config: ExecutorConfig): WorkerHandle {
   const source = workerSource();
   const worker = startWorker(source.file, {
     eval: source.eval,
     workerData: { mpoolWorker: workerId, mpoolTsx: parentTsx },
-    resourceLimits: config.maxHeapMb ? { maxOldGenerationSizeMb: config.maxHeapMb } : undefined,
+    resourceLimits: {
+      stackSizeMb: WORKER_STACK_MB,
+      ...(config.maxHeapMb ? { maxOldGenerationSizeMb: config.maxHeapMb } : {}),
+    },
   });
   let error: Error | undefined;
   /** Set once the thread was told to end and did not: from then on, the pool has forgotten it. */
@@ -104,5 +112,6 @@ export function spawnThread(workerId: number, events: WorkerEvents, config: Exec
     kill,
     keepAlive: (yes) => (yes ? worker.ref() : worker.unref()),
     sharesMemory: true,
+    readsAnyDepth,
   };
 }
