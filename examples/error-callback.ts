@@ -1,6 +1,7 @@
 // Seed example 5: error_callback. The seed maps divide over (x, y) tuples, so every call gets ONE argument:
 // in Python each item fails with TypeError, error_callback fires once, and result.get() raises that TypeError.
-// starmap spreads each tuple into divide(x, y); then only (5, 0) fails, with the division error.
+// starmap spreads each tuple into divide(x, y); then only (5, 0) fails, with the division error. With
+// settle: true, the call keeps the two quotients and reports the division error in its place.
 import { Pool } from 'mpool';
 import { runIfMain } from './run-main.js';
 import { divide } from './tasks.js';
@@ -47,6 +48,17 @@ export async function main(): Promise<void> {
       [20, 4],
     ]),
   );
+
+  // What the seed wanted from error_callback: the good results and the errors, each in its place.
+  console.log('With settle: true, every item has its outcome:');
+  const outcomes = await second.starmap(divide, data, { settle: true });
+  for (const [i, outcome] of outcomes.entries()) {
+    console.log(
+      outcome.status === 'fulfilled'
+        ? `${data[i]!.join(' / ')} = ${outcome.value}`
+        : `${data[i]!.join(' / ')} failed: ${show(outcome.reason)}`,
+    );
+  }
 }
 
 await runIfMain(import.meta.url, main);

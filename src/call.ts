@@ -6,6 +6,7 @@ import { AdaptiveChunksize, ChunkReader, mergedChunksize, type PageCache, type S
 import { AbortError } from './errors.js';
 import type { ChunkJob, ChunkResult } from './executor.js';
 import type { FnRef } from './protocol.js';
+import { allRejected, fromRecords } from './settled.js';
 
 /** What a call needs from its pool: a way to submit a chunk and to take chunks back. */
 export interface CallHost {
@@ -54,7 +55,12 @@ export interface CallPlan {
   timeout: number | null;
   retries: number;
   signal: AbortSignal | undefined;
-  onProgress: ((done: number, total: number | undefined) => void) | undefined;
+  /**
+   * `settle: true`: every item's outcome, as Promise.allSettled gives them; a failure, of an item or of its
+   * whole chunk, is an outcome, never the call's end. `fn` is then the settling variant (FnRef.settle).
+   */
+  settle: boolean;
+  onProgress: ((done: number, total: number | undefined, failed: number) => void) | undefined;
 }
 
 interface InFlight {
@@ -75,6 +81,8 @@ export class Call implements ChunkOwner {
   #seq = 0;
   #count = 0;
   #done = 0;
+  /** Items that failed, with `settle: true` (otherwise the first failure ends the call). */
+  #failed = 0;
   #reading = false;
   #finished = false;
   #inputError: { error: unknown } | null = null;
@@ -125,10 +133,11 @@ export class Call implements ChunkOwner {
     this.#feed();
   }
 
-  settle(id: number, result: ChunkResult): void {
+  settle(id: number, chunkResult: ChunkResult): void {
     const info = this.#inflight.get(id);
     if (!info || this.#finished) return;
     this.#inflight.delete(id);
+    const result = this.#plan.settle ? this.#outcomes(info, chunkResult) : chunkResult;
     if (!result.ok) {
       // An error waits for its reader like a result does: it holds its place in the window until then, so
       // an imap whose tasks fail reads no further ahead than one whose tasks succeed.
@@ -141,9 +150,16 @@ export class Call implements ChunkOwner {
     this.#held++;
     this.#done += info.size;
     this.#progressTotal = this.#reader.done ? this.#count : this.#reader.length;
-    this.#plan.onProgress?.(this.#done, this.#progressTotal);
+    this.#plan.onProgress?.(this.#done, this.#progressTotal, this.#failed);
     this.#consumer.chunk(info.seq, info.base, result.values);
     this.#feed();
+  }
+
+  /** A chunk's result with `settle: true`: its items' outcomes, whether the chunk ran or failed as a whole. */
+  #outcomes(info: InFlight, result: ChunkResult): ChunkResult {
+    const values = result.ok ? fromRecords(result.values, info.base) : allRejected(result.error, info.size);
+    for (const outcome of values) if (outcome.status === 'rejected') this.#failed++;
+    return { ok: true, values };
   }
 
   /**
@@ -245,7 +261,7 @@ export class Call implements ChunkOwner {
     else {
       // The last chunk may finish before the input is found to be at its end: the last report has the total.
       if (this.#progressTotal === undefined && this.#done > 0)
-        this.#plan.onProgress?.(this.#done, this.#count);
+        this.#plan.onProgress?.(this.#done, this.#count, this.#failed);
       this.#consumer.end(this.#count);
     }
   }

@@ -32,9 +32,22 @@ export interface CallOptions {
 
 export interface ApplyOptions<R> extends CallOptions, Callbacks<R> {}
 
-export interface MapOptions<R> extends CallOptions, Callbacks<R[]>, ProgressOptions {
+interface MapLikeOptions extends CallOptions, ProgressOptions {
   /** Items per task. @default ceil(len / (4 × processes)) for arrays; adaptive for other inputs */
   chunksize?: number | undefined;
+}
+
+export interface MapOptions<R> extends MapLikeOptions, Callbacks<R[]> {
+  /**
+   * `true`: resolve with every item's outcome, in input order, in the shape of `Promise.allSettled`: an item
+   * that throws is `{ status: 'rejected', reason }` and the rest still run. @default false
+   */
+  settle?: false | undefined;
+}
+
+/** Options of a map with `settle: true`: each item's outcome in place of the call failing at the first error. */
+export interface SettledMapOptions<R> extends MapLikeOptions, Callbacks<PromiseSettledResult<R>[]> {
+  settle: true;
 }
 
 export interface ImapOptions extends CallOptions, ProgressOptions {
@@ -42,6 +55,13 @@ export interface ImapOptions extends CallOptions, ProgressOptions {
   chunksize?: number | undefined;
   /** Most chunks in flight or finished but unread; input is read no further ahead. @default max(16, 4 × processes) */
   buffersize?: number | undefined;
+  /** `true`: yield every item's outcome, as `Promise.allSettled` gives them; a failure does not end the iteration. @default false */
+  settle?: false | undefined;
+}
+
+/** Options of an imap with `settle: true`. */
+export interface SettledImapOptions extends Omit<ImapOptions, 'settle'> {
+  settle: true;
 }
 
 /** Arguments of `fn` as applyAsync takes them: optional only when `fn` takes none. */
@@ -71,6 +91,7 @@ export class Pool implements AsyncDisposable {
   #applies = 0;
   readonly #fnIds = new Map<string, number>();
   readonly #fnCache = new WeakMap<AnyFn, [number, FnRef]>();
+  readonly #settledFnCache = new WeakMap<AnyFn, [number, FnRef]>();
   #nextChunk = 1;
   #idle: (() => void) | null = null;
   #stopped: Promise<void> | null = null;
@@ -143,58 +164,97 @@ export class Pool implements AsyncDisposable {
     return result;
   }
 
-  /** Python's `map`: applies `fn` to every item, in parallel, and resolves with the results in input order. */
+  /**
+   * Python's `map`: applies `fn` to every item, in parallel, and resolves with the results in input order.
+   * With `settle: true`, resolves with every item's outcome instead (as `Promise.allSettled`).
+   */
+  async map<T, R>(
+    fn: (item: T) => R,
+    iterable: Source<T>,
+    options: SettledMapOptions<Awaited<R>>,
+  ): Promise<PromiseSettledResult<Awaited<R>>[]>;
   async map<T, R>(
     fn: (item: T) => R,
     iterable: Source<T>,
     chunksize?: number | MapOptions<Awaited<R>>,
-  ): Promise<Awaited<R>[]> {
-    return this.mapAsync(fn, iterable, chunksize).get();
+  ): Promise<Awaited<R>[]>;
+  async map(fn: AnyFn, iterable: Source<unknown>, options?: unknown): Promise<unknown[]> {
+    return this.#collect(fn, iterable, options, false).get();
   }
 
   /** Python's `map_async`: like map, but returns an AsyncResult at once. */
   mapAsync<T, R>(
     fn: (item: T) => R,
     iterable: Source<T>,
+    options: SettledMapOptions<Awaited<R>>,
+  ): AsyncResult<PromiseSettledResult<Awaited<R>>[]>;
+  mapAsync<T, R>(
+    fn: (item: T) => R,
+    iterable: Source<T>,
     chunksize?: number | MapOptions<Awaited<R>>,
-  ): AsyncResult<Awaited<R>[]> {
-    return this.#collect(fn, iterable, chunksize, false) as AsyncResult<Awaited<R>[]>;
+  ): AsyncResult<Awaited<R>[]>;
+  mapAsync(fn: AnyFn, iterable: Source<unknown>, options?: unknown): AsyncResult<any> {
+    return this.#collect(fn, iterable, options, false);
   }
 
   /** Python's `starmap`: each item is a tuple of arguments, spread into `fn`. */
   async starmap<A extends unknown[], R>(
     fn: (...args: A) => R,
     iterable: Source<A>,
+    options: SettledMapOptions<Awaited<R>>,
+  ): Promise<PromiseSettledResult<Awaited<R>>[]>;
+  async starmap<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    iterable: Source<A>,
     chunksize?: number | MapOptions<Awaited<R>>,
-  ): Promise<Awaited<R>[]> {
-    return this.starmapAsync(fn, iterable, chunksize).get();
+  ): Promise<Awaited<R>[]>;
+  async starmap(fn: AnyFn, iterable: Source<unknown[]>, options?: unknown): Promise<unknown[]> {
+    return this.#collect(fn, iterable, options, true).get();
   }
 
   /** Python's `starmap_async`. */
   starmapAsync<A extends unknown[], R>(
     fn: (...args: A) => R,
     iterable: Source<A>,
+    options: SettledMapOptions<Awaited<R>>,
+  ): AsyncResult<PromiseSettledResult<Awaited<R>>[]>;
+  starmapAsync<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    iterable: Source<A>,
     chunksize?: number | MapOptions<Awaited<R>>,
-  ): AsyncResult<Awaited<R>[]> {
-    return this.#collect(fn, iterable, chunksize, true) as AsyncResult<Awaited<R>[]>;
+  ): AsyncResult<Awaited<R>[]>;
+  starmapAsync(fn: AnyFn, iterable: Source<unknown[]>, options?: unknown): AsyncResult<any> {
+    return this.#collect(fn, iterable, options, true);
   }
 
   /** Python's `imap`: results in input order, as they are ready; input is read only as results are consumed. */
   imap<T, R>(
     fn: (item: T) => R,
     iterable: Source<T>,
+    options: SettledImapOptions,
+  ): AsyncIterableIterator<PromiseSettledResult<Awaited<R>>>;
+  imap<T, R>(
+    fn: (item: T) => R,
+    iterable: Source<T>,
     chunksize?: number | ImapOptions,
-  ): AsyncIterableIterator<Awaited<R>> {
-    return this.#stream(fn, iterable, chunksize, true);
+  ): AsyncIterableIterator<Awaited<R>>;
+  imap(fn: AnyFn, iterable: Source<unknown>, options?: unknown): AsyncIterableIterator<unknown> {
+    return this.#stream(fn, iterable, options, true);
   }
 
   /** Python's `imap_unordered`: results in the order they finish. */
   imapUnordered<T, R>(
     fn: (item: T) => R,
     iterable: Source<T>,
+    options: SettledImapOptions,
+  ): AsyncIterableIterator<PromiseSettledResult<Awaited<R>>>;
+  imapUnordered<T, R>(
+    fn: (item: T) => R,
+    iterable: Source<T>,
     chunksize?: number | ImapOptions,
-  ): AsyncIterableIterator<Awaited<R>> {
-    return this.#stream(fn, iterable, chunksize, false);
+  ): AsyncIterableIterator<Awaited<R>>;
+  imapUnordered(fn: AnyFn, iterable: Source<unknown>, options?: unknown): AsyncIterableIterator<unknown> {
+    return this.#stream(fn, iterable, options, false);
   }
 
   /** Stops taking new work; what is queued still runs. Then call join(). */
@@ -270,18 +330,21 @@ export class Pool implements AsyncDisposable {
     );
   }
 
-  #fnRef(fn: unknown): [number, FnRef] {
-    const cached = this.#fnCache.get(fn as AnyFn);
+  /** The function's id and reference; `settle`: its settling variant, a function of its own to the workers. */
+  #fnRef(fn: unknown, settle = false): [number, FnRef] {
+    const cache = settle ? this.#settledFnCache : this.#fnCache;
+    const cached = cache.get(fn as AnyFn);
     if (cached) return cached;
-    const ref = toFnRef(fn);
-    const key = ref.kind === 'inline' ? ref.source : ref.key;
+    const plain = toFnRef(fn);
+    const ref: FnRef = settle ? { ...plain, settle: true } : plain;
+    const key = (settle ? 'settle:' : '') + (ref.kind === 'inline' ? ref.source : ref.key);
     let id = this.#fnIds.get(key);
     if (id === undefined) {
       id = this.#fnIds.size + 1;
       this.#fnIds.set(key, id);
     }
     const entry: [number, FnRef] = [id, ref];
-    this.#fnCache.set(fn as AnyFn, entry);
+    cache.set(fn as AnyFn, entry);
     return entry;
   }
 
@@ -329,10 +392,11 @@ export class Pool implements AsyncDisposable {
   #plan(
     fn: unknown,
     iterable: unknown,
-    options: CallOptions & { chunksize?: number | undefined },
+    options: CallOptions & { chunksize?: number | undefined; settle?: boolean | undefined },
     star: boolean,
   ) {
-    const [fnId, ref] = this.#fnRef(fn);
+    const settle = resolveSettle(options.settle);
+    const [fnId, ref] = this.#fnRef(fn, settle);
     if (!isSource(iterable)) {
       throw new TypeError(
         `Expected \`iterable\` to be an Iterable or AsyncIterable, got ${received(iterable)}`,
@@ -346,6 +410,7 @@ export class Pool implements AsyncDisposable {
       chunksize: resolveChunksize(options.chunksize),
       ...this.#limits(options),
       signal: options.signal,
+      settle,
     };
   }
 
@@ -354,7 +419,7 @@ export class Pool implements AsyncDisposable {
     const options = callOptions<MapOptions<unknown>>(arg);
     const plan = this.#plan(fn, iterable, options, star);
     const length = Array.isArray(iterable) ? iterable.length : undefined;
-    const progress = createProgress(options, star ? 'starmap' : 'map');
+    const progress = createProgress(options, star ? 'starmap' : 'map', plan.settle);
     return new AsyncResult<unknown[]>(
       (fulfil, fail) => {
         const parts: Array<[number, ArrayLike<unknown>]> = [];
@@ -412,7 +477,7 @@ export class Pool implements AsyncDisposable {
       options.buffersize === undefined
         ? Math.max(16, 4 * this.processes)
         : resolveChunksize(options.buffersize)!;
-    const progress = createProgress(options, ordered ? 'imap' : 'imapUnordered');
+    const progress = createProgress(options, ordered ? 'imap' : 'imapUnordered', plan.settle);
     const iterator = new ImapIterator<unknown>(ordered, progress);
     const call = new Call(
       this.#host,
@@ -461,6 +526,11 @@ function joinedError(): PoolStateError {
       'Read an imap to the end (or break out of it) before join().',
     'closed',
   );
+}
+
+function resolveSettle(settle: unknown): boolean {
+  if (settle === undefined || typeof settle === 'boolean') return settle === true;
+  throw new TypeError(`Expected \`settle\` to be true or false, got ${received(settle)}`);
 }
 
 function callOptions<O extends object>(arg: unknown): O {

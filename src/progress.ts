@@ -10,6 +10,8 @@ export interface Progress {
   done: number;
   /** Items in all, when known (arrays, or once the input is exhausted). */
   total: number | undefined;
+  /** Items that failed, among those done: only `settle: true` calls go on past a failure. */
+  failed: number;
 }
 
 export interface ProgressOptions {
@@ -20,11 +22,16 @@ export interface ProgressOptions {
 }
 
 export interface ProgressReporter {
-  update(done: number, total: number | undefined): void;
+  update(done: number, total: number | undefined, failed: number): void;
   stop(): void;
 }
 
-export function createProgress(options: ProgressOptions, label: string): ProgressReporter | undefined {
+/** `settled`: the call goes on past failures (`settle: true`), so the bar counts them. */
+export function createProgress(
+  options: ProgressOptions,
+  label: string,
+  settled = false,
+): ProgressReporter | undefined {
   const { onProgress } = options;
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new TypeError(
@@ -38,7 +45,7 @@ export function createProgress(options: ProgressOptions, label: string): Progres
       ? new cliProgress.SingleBar(
           {
             stream: process.stderr,
-            format: `${label} {bar} {percentage}% | {value}/{total} | {eta_formatted} left`,
+            format: `${label} {bar} {percentage}% | {value}/{total}${settled ? ' | {failed} failed' : ''} | {eta_formatted} left`,
             hideCursor: true,
             clearOnComplete: false,
           },
@@ -48,19 +55,19 @@ export function createProgress(options: ProgressOptions, label: string): Progres
   if (!bar && !onProgress) return undefined;
   let started = false;
   return {
-    update(done, total) {
+    update(done, total, failed) {
       if (bar) {
         if (!started) {
-          bar.start(total ?? done, 0);
+          bar.start(total ?? done, 0, { failed: 0 });
           started = true;
         }
         if (total !== undefined) bar.setTotal(total);
         else if (done > bar.getTotal()) bar.setTotal(done);
-        bar.update(done);
+        bar.update(done, { failed });
       }
       if (onProgress) {
         try {
-          onProgress({ done, total });
+          onProgress({ done, total, failed });
         } catch (err) {
           // Progress is advisory: its failure must not fail the work, but it must not vanish either.
           process.emitWarning(

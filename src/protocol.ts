@@ -3,9 +3,13 @@ import type { TransferListItem } from 'node:worker_threads';
 import type { WireError } from './errors.js';
 
 /** How a function travels: as its source text, or by module URL and registration key (like pickle's by-name). */
-export type FnRef =
+export type FnRef = (
   | { kind: 'inline'; source: string; name: string }
-  | { kind: 'module'; url: string; key: string };
+  | { kind: 'module'; url: string; key: string }
+) & {
+  /** Run for `settle: true`: each item's outcome is returned as a SettledRecord (see settled.ts). */
+  settle?: true;
+};
 
 /**
  * Items of a chunk as they cross: a plain array, or a Float64Array when every item is a number (far cheaper to

@@ -68,6 +68,10 @@ describe('the seed examples', () => {
         'result.get() rejected with ZeroDivisionError: division by zero',
         'Without the zero, starmap returns every quotient:',
         '[ 5, 5 ]',
+        'With settle: true, every item has its outcome:',
+        '10 / 2 = 5',
+        '5 / 0 failed: ZeroDivisionError: division by zero',
+        '20 / 4 = 5',
         '',
       ].join('\n'),
     );

@@ -394,7 +394,7 @@ describe('progress', () => {
       const xs = Array.from({ length: 100 }, (_, i) => i);
       await pool.map(sqr, xs, { chunksize: 10, onProgress: (p) => seen.push(p) });
       assert.equal(seen.length, 10);
-      assert.deepEqual(seen.at(-1), { done: 100, total: 100 });
+      assert.deepEqual(seen.at(-1), { done: 100, total: 100, failed: 0 });
       for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.done > seen[i - 1]!.done);
       // Unknown length: total is undefined until the input runs out.
       const unknown: Array<number | undefined> = [];

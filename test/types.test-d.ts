@@ -22,6 +22,27 @@ expectTypeOf(pool.imapUnordered(async (x: number) => `${x}`, [1])).toEqualTypeOf
 pool.mapAsync(sqr, [1], {
   callback: (values) => expectTypeOf(values).toEqualTypeOf<number[]>(),
 });
+// settle: true gives each item's outcome, typed as Promise.allSettled's.
+expectTypeOf(pool.map(sqr, [1], { settle: true })).toEqualTypeOf<Promise<PromiseSettledResult<number>[]>>();
+expectTypeOf(pool.mapAsync(sqr, [1], { settle: true, chunksize: 2 })).toEqualTypeOf<
+  AsyncResult<PromiseSettledResult<number>[]>
+>();
+expectTypeOf(pool.starmap(greet, [['a', 1] as [string, number]], { settle: true })).toEqualTypeOf<
+  Promise<PromiseSettledResult<string>[]>
+>();
+expectTypeOf(pool.imap(sqr, [1], { settle: true })).toEqualTypeOf<
+  AsyncIterableIterator<PromiseSettledResult<number>>
+>();
+expectTypeOf(pool.imapUnordered(sqr, [1], { settle: true, chunksize: 1 })).toEqualTypeOf<
+  AsyncIterableIterator<PromiseSettledResult<number>>
+>();
+pool.mapAsync(sqr, [1], {
+  settle: true,
+  callback: (outcomes) => expectTypeOf(outcomes).toEqualTypeOf<PromiseSettledResult<number>[]>(),
+});
+// Without it (or with false), the plain results.
+expectTypeOf(pool.map(sqr, [1], { settle: false })).toEqualTypeOf<Promise<number[]>>();
+
 // A function's task() declaration keeps its type.
 expectTypeOf(sqr).toEqualTypeOf<(x: number) => number>();
 

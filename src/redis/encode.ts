@@ -21,6 +21,7 @@ export async function encodeJob(job: ChunkJob, options: ResolvedRedisOptions): P
     base: job.base,
     timeout: job.timeout,
     retries: job.retries,
+    ...(job.fn.settle ? { settle: true as const } : {}),
     items,
   };
   let fn: JobFn;

@@ -6,6 +6,7 @@ import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { SerializationError, TaskRefusedError } from '../errors.js';
 import { Pool } from '../pool.js';
+import { toRecords } from '../settled.js';
 import { loadFn } from '../worker/load.js';
 import { ioredisOptions, type ResolvedConnection } from './connection.js';
 import { loadTaskTable } from './tasks.js';
@@ -138,9 +139,19 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
         retries: data.retries,
         signal: run.controller.signal,
       };
-      const values = data.star
-        ? await pool.starmap(fn, items as unknown[][], call)
-        : await pool.map(fn, items, call);
+      let values: unknown[];
+      if (data.settle) {
+        // Every item's outcome goes back as the local workers give it, its error's item counted in the call.
+        const settled = { ...call, settle: true as const };
+        const outcomes = data.star
+          ? await pool.starmap(fn, items as unknown[][], settled)
+          : await pool.map(fn, items, settled);
+        values = toRecords(outcomes, (reason) => shiftIndex(reason, data.base));
+      } else {
+        values = data.star
+          ? await pool.starmap(fn, items as unknown[][], call)
+          : await pool.map(fn, items, call);
+      }
       const result = encodeResult(values, options.maxPayloadBytes);
       done++;
       if (!options.quiet) {

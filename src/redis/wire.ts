@@ -26,6 +26,8 @@ export interface JobData {
   base: number;
   timeout: number | null;
   retries: number;
+  /** `settle: true`: the node returns each item's outcome (a SettledRecord) instead of failing at the first error. */
+  settle?: true;
   /** The items, V8-serialized, base64. */
   items: string;
 }
@@ -85,6 +87,8 @@ function mac(secret: string, data: Omit<JobData, 'fn'> & { fn: { name: string; s
     data.base,
     data.timeout,
     data.retries,
+    // Only when set, so that the signature of every other chunk stays what it was.
+    ...(data.settle ? [true] : []),
   ]);
   return createHmac('sha256', secret).update(head).update('\n').update(data.items).digest();
 }
@@ -114,7 +118,8 @@ export function parseJobData(raw: unknown, cap: number): JobData {
   const bad = (why: string) =>
     new TaskRefusedError(`The job is not an mpool chunk (${why}); it was refused.`);
   if (!isObject(raw) || raw.v !== 1) throw bad('unknown format');
-  const { fn, star, base, timeout, retries, items } = raw;
+  const { fn, star, base, timeout, retries, items, settle } = raw;
+  if (settle !== undefined && settle !== true) throw bad('settle');
   if (typeof items !== 'string') throw bad('items');
   if (typeof star !== 'boolean' || !Number.isInteger(base) || (base as number) < 0) throw bad('star/base');
   if (timeout !== null && (typeof timeout !== 'number' || !(timeout > 0))) throw bad('timeout');
@@ -132,6 +137,7 @@ export function parseJobData(raw: unknown, cap: number): JobData {
     base: base as number,
     timeout: timeout as number | null,
     retries: retries as number,
+    ...(settle ? { settle: true as const } : {}),
     items,
   };
   checkPayload(data, cap);

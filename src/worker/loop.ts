@@ -17,6 +17,8 @@ import {
   type ToWorker,
   transferList,
 } from '../protocol.js';
+import { settling, unsendable } from '../settled.js';
+import { isThenable } from '../thenable.js';
 import { explainInlineError, type LoadedFn, loadFn } from './load.js';
 
 /** What a transport gives the loop: a way to post, a way to receive, and a way to end the worker. */
@@ -75,14 +77,6 @@ const YIELD_AFTER_MS = 50;
 
 type Chunk = ChunkOut;
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
-
 // What a task threw is read here too (is it a ReferenceError, what is its message): a throwing getter or
 // Proxy must leave it as it is, for serializeError to describe as far as it can.
 function explain(ref: FnRef, err: unknown): unknown {
@@ -119,6 +113,8 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   /** Whether results were posted since the last chunk started (see LoopPort.sent). */
   let posted = false;
   const bases = new Map<number, number>();
+  /** Chunks of `settle: true` calls among those whose outcomes are buffered: an unsendable result is its item's. */
+  const settled = new Set<number>();
 
   const send = (outcomes: Outcome[], ms: number): void => {
     const moved: TransferListItem[] = [];
@@ -131,6 +127,19 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   const uncloneable = (outcome: Outcome, err: unknown): Outcome => {
     let index = 0;
     let reason = reasonOf(err);
+    if (outcome.ok && settled.has(outcome.id)) {
+      // settle: true: only the items whose results cannot go fail, each as its own outcome.
+      const base = bases.get(outcome.id) ?? 0;
+      const values = Array.from(outcome.values, (value, i) => {
+        try {
+          structuredClone(value);
+          return value;
+        } catch (itemErr) {
+          return unsendable(base + i, reasonOf(itemErr));
+        }
+      });
+      return { id: outcome.id, ok: true, values };
+    }
     if (outcome.ok) {
       for (let i = 0; i < outcome.values.length; i++) {
         try {
@@ -176,6 +185,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       }
     }
     bases.clear();
+    settled.clear();
   };
 
   const push = (outcome: Outcome, started: number, now: number): void => {
@@ -233,6 +243,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       };
     }
     bases.set(chunk.id, chunk.base);
+    if (ref.settle) settled.add(chunk.id);
     return { id: chunk.id, ok: true, values };
   };
 
@@ -288,9 +299,11 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     } catch (err) {
       return fail(chunk, err, ref);
     }
-    const shared = !chunk.star && isSharedView(chunk.items);
-    const run = (fn: LoadedFn): Outcome | Promise<Outcome> =>
-      shared ? runShared(chunk, fn, ref) : runFrom(chunk, fn, ref, new Array(chunk.items.length), 0);
+    const shared = !chunk.star && isSharedView(chunk.items) && !ref.settle;
+    const run = (loadedFn: LoadedFn): Outcome | Promise<Outcome> => {
+      const fn = ref.settle ? settling(loadedFn, (err) => explain(ref, err)) : loadedFn;
+      return shared ? runShared(chunk, fn, ref) : runFrom(chunk, fn, ref, new Array(chunk.items.length), 0);
+    };
     if (!isThenable(loaded)) return run(loaded);
     return loaded.then(run, (err: unknown) => fail(chunk, err, ref));
   };

@@ -1,12 +1,17 @@
 // One suite, two runtimes: the same Pool calls against the local pool and against Redis with two worker nodes.
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AbortError, Pool, type PoolOptions, TaskTimeoutError } from '../../src/index.js';
-import { add, behave, type FixtureError, slowSqr, sqr } from '../fixtures/tasks.js';
+import { add, behave, type FixtureError, failFirst, slowSqr, sqr } from '../fixtures/tasks.js';
 import { type NodeProcess, RedisServer, SECRET, sleep, startNode } from './fixtures/harness.js';
 import { richValue } from './fixtures/tasks.js';
 
 const QUEUE = 'suite';
+// Long enough that a sibling still running is told apart from one stopped (see test/stop.test.ts).
+const SIBLING_MS = 3000;
 
 interface Runtime {
   name: string;
@@ -159,6 +164,70 @@ describe('Pool on Redis, and the same calls locally', {}, () => {
           // The hanging chunks were stopped, so there is room for more work.
           assert.deepEqual(await pool.map(sqr, [1, 2, 3, 4], 1), [1, 4, 9, 16]);
         });
+      });
+
+      it('settle: true gives every item its outcome, in order, with its class and stack', async () => {
+        await withPool(runtime, async (pool) => {
+          const xs = Array.from({ length: 10_000 }, (_, i) => i % 50);
+          const outcomes = await pool.map(
+            behave,
+            xs.map((x) => (x % 7 === 0 ? 'throw-custom' : 'ok')),
+            {
+              settle: true,
+              chunksize: 500,
+            },
+          );
+          assert.equal(outcomes.length, 10_000);
+          for (let i = 0; i < xs.length; i++) {
+            const outcome = outcomes[i]!;
+            if (xs[i]! % 7 !== 0) {
+              assert.deepEqual(outcome, { status: 'fulfilled', value: null }, `item ${i}`);
+              continue;
+            }
+            assert.equal(outcome.status, 'rejected', `item ${i}`);
+            const reason = (outcome as PromiseRejectedResult).reason as FixtureError;
+            assert.equal(reason.code, 'E_FIXTURE');
+            assert.match(reason.stack ?? '', /fixtures[/\\]tasks\.ts/);
+          }
+          // In imap, a failure does not end the iteration.
+          const seen: string[] = [];
+          for await (const outcome of pool.imap(behave, ['ok', 'throw', 'ok'] as const, { settle: true })) {
+            seen.push(outcome.status);
+          }
+          assert.deepEqual(seen, ['fulfilled', 'rejected', 'fulfilled']);
+          // A chunk that times out rejects its own items; the others are fulfilled.
+          const timed = await pool.map(behave, ['ok', 'hang', 'ok'] as const, {
+            settle: true,
+            chunksize: 1,
+            timeout: 300,
+          });
+          assert.deepEqual(
+            timed.map((o) => o.status),
+            ['fulfilled', 'rejected', 'fulfilled'],
+          );
+          assert.ok((timed[1] as PromiseRejectedResult).reason instanceof TaskTimeoutError);
+        });
+      });
+
+      it('a failed map stops its siblings: their side effects never happen', {
+        timeout: 30_000,
+      }, async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'mpool-redis-stop-'));
+        const file = join(dir, 'siblings');
+        try {
+          await withPool(runtime, async (pool) => {
+            const started = performance.now();
+            const items = Array.from({ length: 12 }, (_, x) => ({ x, file, ms: SIBLING_MS }));
+            await assert.rejects(pool.map(failFirst, items, 1), /item 0 failed/);
+            assert.equal(await pool.apply(add, [1, 2]), 3);
+            const waited = performance.now() - started;
+            assert.ok(waited < SIBLING_MS - 500, `the next call waited ${waited.toFixed(0)} ms`);
+            await sleep(SIBLING_MS + 2000 - (performance.now() - started));
+            assert.equal(existsSync(file), false, 'siblings of the failed call ran on');
+          });
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       });
 
       it('close and join wait for queued work', async () => {
