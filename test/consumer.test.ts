@@ -255,7 +255,8 @@ describe('the installed package', () => {
       assert.ok(existsSync(exitFile), 'the script exited by itself');
       assert.equal(readFileSync(exitFile, 'utf8').trim(), '0');
       const screen = execFileSync('tmux', ['capture-pane', '-p', '-t', session], { encoding: 'utf8' });
-      assert.match(screen, /100% \| 300\/300/, screen);
+      // Done of total, the rate, the time taken and the time left.
+      assert.match(screen, /100% \| 300\/300 \| [\d.]+[kM]?\/s \| [\d.]+s \| ETA 0\.0s/, screen);
       assert.match(readFileSync(join(project, 'progress.out'), 'utf8'), /done 300 thread/);
     } finally {
       execFileSync('tmux', ['kill-session', '-t', session]);

@@ -1,7 +1,16 @@
 // The Python-facing API, run against every local runtime.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AsyncResult, CallbackError, cpuCount, Pool, PoolStateError, transfer } from '../src/index.js';
+import {
+  AsyncResult,
+  CallbackError,
+  cpuCount,
+  Pool,
+  PoolStateError,
+  type Progress,
+  transfer,
+} from '../src/index.js';
+import { formatDuration, formatRate } from '../src/progress.js';
 import { add, countCalls, init, initArgs, slowSqr, sqr, workerIdentity } from './fixtures/tasks.js';
 import { CONTEXTS, countedNaturals, sleep, withPool } from './helpers.js';
 
@@ -388,13 +397,36 @@ describe('large binary data (thread)', () => {
 });
 
 describe('progress', () => {
+  it('the bar shows rates and durations briefly', () => {
+    assert.deepEqual([0.5, 42, 999, 12_345, 4_560_000].map(formatRate), [
+      '0.5',
+      '42.0',
+      '999',
+      '12.3k',
+      '4.56M',
+    ]);
+    assert.deepEqual([400, 12_300, 185_000, 3_720_000].map(formatDuration), [
+      '0.4s',
+      '12s',
+      '3m05s',
+      '1h02m',
+    ]);
+  });
+
   it('onProgress reports done and total as chunks finish, ending at the total', async () => {
     await withPool({ processes: 2 }, async (pool) => {
-      const seen: Array<{ done: number; total: number | undefined }> = [];
+      const seen: Progress[] = [];
       const xs = Array.from({ length: 100 }, (_, i) => i);
       await pool.map(sqr, xs, { chunksize: 10, onProgress: (p) => seen.push(p) });
       assert.equal(seen.length, 10);
-      assert.deepEqual(seen.at(-1), { done: 100, total: 100, failed: 0 });
+      const last = seen.at(-1)!;
+      assert.deepEqual([last.done, last.total, last.failed, last.etaMs], [100, 100, 0, 0]);
+      // The rate is what was done over the time it took.
+      assert.ok(last.elapsedMs > 0 && last.perSecond > 0, JSON.stringify(last));
+      assert.ok(Math.abs(last.perSecond - (100 * 1000) / last.elapsedMs) < 1e-6 * last.perSecond);
+      // Before the end, the ETA is what is left at that rate.
+      const mid = seen.find((p) => p.done < 100)!;
+      assert.ok(Math.abs(mid.etaMs! - ((100 - mid.done) * 1000) / mid.perSecond) < 1e-6 * mid.etaMs! + 1e-9);
       for (let i = 1; i < seen.length; i++) assert.ok(seen[i]!.done > seen[i - 1]!.done);
       // Unknown length: total is undefined until the input runs out.
       const unknown: Array<number | undefined> = [];
