@@ -52,7 +52,7 @@ export function createProgress(
       ? new cliProgress.SingleBar(
           {
             stream: process.stderr,
-            format: `${label} {bar} {percentage}% | {value}/{total}${settled ? ' | {failed} failed' : ''} | {rate}/s | {elapsed} | ETA {eta}`,
+            format: `${label} {bar} {percentage}% | {value}/{total}${settled ? ' | {failed} failed' : ''} | {rate}/s | {elapsed} | ETA {timeLeft}`,
             hideCursor: true,
             clearOnComplete: false,
           },
@@ -72,7 +72,8 @@ export function createProgress(
           failed,
           rate: formatRate(perSecond),
           elapsed: formatDuration(elapsedMs),
-          eta: etaMs === undefined ? '?' : formatDuration(etaMs),
+          // Not `eta` or `duration`: cli-progress fills those tokens itself, over any payload.
+          timeLeft: etaMs === undefined ? '?' : formatDuration(etaMs),
         };
         if (!started) {
           bar.start(total ?? done, 0, payload);
