@@ -154,6 +154,16 @@ export interface ChunkOut {
   index: number;
 }
 
+/**
+ * One item's outcome in a `settle: true` call, as a worker returns it in place of the item's value: the value,
+ * or the error as errors cross. `deep`: the value nests deeper than the pool could read back; the pool, which
+ * knows the item's position, names it.
+ */
+export type SettledRecord =
+  | { ok: true; value: unknown }
+  | { ok: false; error: WireError }
+  | { ok: false; deep: true };
+
 /** An outcome as the worker produces it (a Float64Array: results written to the chunk's shared page). */
 export type Outcome =
   | { id: number; ok: true; values: unknown[] | Float64Array }

@@ -17,9 +17,9 @@ import {
   type ToWorker,
   transferList,
 } from '../protocol.js';
-import { settling, unsendable } from '../settled.js';
-import { isThenable } from '../thenable.js';
 import { explainInlineError, type LoadedFn, loadFn } from './load.js';
+import { settling, unsendable } from './settle.js';
+import { isThenable } from './thenable.js';
 
 /** What a transport gives the loop: a way to post, a way to receive, and a way to end the worker. */
 export interface LoopPort {

@@ -1,5 +1,5 @@
 // Whether a value is a promise or promise-like: a task's result is awaited only then, so that plain values
-// stay on the synchronous path. Shared by the worker loop and `settle: true`'s wrapper.
+// stay on the synchronous path. For the worker loop and `settle: true`'s wrapper (settle.ts).
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     value !== null &&
