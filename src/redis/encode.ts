@@ -26,7 +26,8 @@ export async function encodeJob(job: ChunkJob, options: ResolvedRedisOptions): P
   };
   let fn: JobFn;
   if (job.fn.kind === 'module') {
-    fn = { kind: 'name', name: await exportName(job.fn) };
+    const { name, version } = await exportName(job.fn);
+    fn = version === undefined ? { kind: 'name', name } : { kind: 'name', name, version };
   } else {
     const { secret } = options;
     if (secret === null) {

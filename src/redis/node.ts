@@ -9,7 +9,7 @@ import { Pool } from '../pool.js';
 import { toRecords } from '../settled.js';
 import { loadFn } from '../worker/load.js';
 import { ioredisOptions, type ResolvedConnection } from './connection.js';
-import { loadTaskTable } from './tasks.js';
+import { loadTaskTable, shortVersion } from './tasks.js';
 import {
   cancelChannel,
   decodeValue,
@@ -91,8 +91,16 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
 
   const resolveFn = (data: JobData): AnyFn => {
     if (data.fn.kind === 'name') {
-      const fn = table.get(data.fn.name);
-      if (fn) return fn;
+      const known = table.get(data.fn.name);
+      const wanted = data.fn.version;
+      if (known && wanted !== undefined && wanted !== known.version) {
+        throw new TaskRefusedError(
+          `The task \`${data.fn.name}\` differs between its submitter and this node: the submitter's module is version ` +
+            `${shortVersion(wanted)}, this node's (${known.path}) is ${shortVersion(known.version)}. ` +
+            'Run the same version of the task module on both (restart the nodes after deploying a change).',
+        );
+      }
+      if (known) return known.fn;
       throw new TaskRefusedError(
         `This worker node has no task named \`${data.fn.name}\`; it knows ${[...table.keys()].map((n) => `\`${n}\``).join(', ') || 'none'}. ` +
           'Start the nodes with --tasks pointing at the module that exports it.',

@@ -15,7 +15,8 @@ import {
 
 /** How the node finds the function: an export of its task modules, or signed source. */
 export type JobFn =
-  | { kind: 'name'; name: string }
+  /** `version`: the SHA-256 of the submitter's task module; a node whose module differs refuses the job. */
+  | { kind: 'name'; name: string; version?: string }
   | { kind: 'inline'; name: string; source: string; sig: string };
 
 /** A chunk as a BullMQ job's data. */
@@ -126,8 +127,11 @@ export function parseJobData(raw: unknown, cap: number): JobData {
   if (!Number.isInteger(retries) || (retries as number) < 0) throw bad('retries');
   if (!isObject(fn) || typeof fn.name !== 'string') throw bad('fn');
   let jobFn: JobFn;
-  if (fn.kind === 'name') jobFn = { kind: 'name', name: fn.name };
-  else if (fn.kind === 'inline' && typeof fn.source === 'string' && typeof fn.sig === 'string')
+  if (fn.kind === 'name') {
+    if (fn.version !== undefined && (typeof fn.version !== 'string' || !/^[0-9a-f]{64}$/.test(fn.version)))
+      throw bad('fn.version');
+    jobFn = { kind: 'name', name: fn.name, ...(fn.version === undefined ? {} : { version: fn.version }) };
+  } else if (fn.kind === 'inline' && typeof fn.source === 'string' && typeof fn.sig === 'string')
     jobFn = { kind: 'inline', name: fn.name, source: fn.source, sig: fn.sig };
   else throw bad('fn');
   const data: JobData = {

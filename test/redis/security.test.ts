@@ -1,10 +1,12 @@
 // Security on Redis: tasks by name only, signed inline functions, size caps, passwords and TLS.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { Job, Queue } from 'bullmq';
 import { Pool, RedisUnavailableError, TaskRefusedError } from '../../src/index.js';
 import { sign } from '../../src/redis/wire.js';
@@ -102,6 +104,40 @@ describe('security on Redis', { timeout: 120_000 }, () => {
       },
     );
     assert.deepEqual(await pool('inline', { secret: SECRET }).map((x: number) => x + 1, [1, 2]), [2, 3]);
+  });
+
+  it('a task whose module differs between submitter and node is refused, naming both versions', async () => {
+    // Two versions of one module, in the repository so that they can import mpool's sources.
+    const dir = mkdtempSync(join(import.meta.dirname, 'fixtures', 'versions-'));
+    try {
+      const versions = [1, 2].map((n) => {
+        mkdirSync(join(dir, `v${n}`));
+        const file = join(dir, `v${n}`, 'tasks.ts');
+        writeFileSync(
+          file,
+          "import { task } from '../../../../../src/index.js';\n" +
+            `export const versioned = task(import.meta.url, (x: number) => x + ${n});\n`,
+        );
+        return file;
+      });
+      await node('pinned', ['--tasks', versions[1]!]);
+      const v1 = (await import(pathToFileURL(versions[0]!).href)) as { versioned: (x: number) => number };
+      const v2 = (await import(pathToFileURL(versions[1]!).href)) as { versioned: (x: number) => number };
+      const hash = (file: string) =>
+        createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12);
+      const p = pool('pinned');
+      await assert.rejects(p.map(v1.versioned, [1, 2]), (err: unknown) => {
+        assert.ok(err instanceof TaskRefusedError, String(err));
+        assert.match(err.message, /`versioned` differs between its submitter and this node/);
+        assert.ok(err.message.includes(`version ${hash(versions[0]!)}`), err.message);
+        assert.ok(err.message.includes(`is ${hash(versions[1]!)}`), err.message);
+        return true;
+      });
+      // The same module on both sides runs.
+      assert.deepEqual(await p.map(v2.versioned, [1, 2]), [3, 4]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a job forged in Redis is refused, and nothing in it is evaluated', async () => {
