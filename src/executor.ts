@@ -43,6 +43,11 @@ export interface Executor {
   terminate(): Promise<void>;
   /** What one item of this function has cost so far (ms, as its workers measured it), once measured. */
   msPerItem?(fnId: number): number | undefined;
+  /**
+   * The most chunks one map should have submitted and not yet settled, where queued chunks take room the
+   * pool does not own (Redis's memory). Absent: a map over an array submits all of its chunks at once.
+   */
+  readonly window?: number;
 }
 
 /** What every executor is built from, after resolveOptions(). */

@@ -457,7 +457,10 @@ export class Pool implements AsyncDisposable {
               (length === undefined ? 'adaptive' : defaultChunksize(length, this.processes)),
             merge: this.#options.executor.maxtasksperchild === null && plan.timeout === null && !plan.signal,
             pages: this.#pages,
-            window: length === undefined ? Math.max(16, 4 * this.processes) : Number.POSITIVE_INFINITY,
+            window: Math.min(
+              length === undefined ? Math.max(16, 4 * this.processes) : Number.POSITIVE_INFINITY,
+              this.#executor.window ?? Number.POSITIVE_INFINITY,
+            ),
             onProgress: progress?.update,
           },
           consumer,

@@ -5,8 +5,19 @@ import type { ResolvedRedisOptions } from '../options.js';
 
 type Call = (executor: Executor) => unknown;
 
+// The chunks a map keeps in Redis at once: enough that every worker of every node has work waiting behind
+// the chunk it runs, whatever the round trip to the submitter.
+const WINDOW_MIN = 64;
+const WINDOW_PER_WORKER = 8;
+
 export class LazyRedisExecutor implements Executor {
   readonly size: number;
+  /**
+   * A map keeps at most this many chunks in Redis (queued, running, or finished and not yet read), so a map of
+   * millions of items does not put all of its input in Redis before the first result. A map's default
+   * chunksize makes 4 chunks per worker, so only a chosen smaller chunksize meets the limit.
+   */
+  readonly window: number;
   #executor: Executor | null = null;
   #failed: Error | null = null;
   #pending: Call[] = [];
@@ -14,6 +25,7 @@ export class LazyRedisExecutor implements Executor {
 
   constructor(size: number, options: ResolvedRedisOptions, hooks: ExecutorHooks) {
     this.size = size;
+    this.window = Math.max(WINDOW_MIN, WINDOW_PER_WORKER * size);
     this.#ready = import('../runtime/redis.js').then(
       ({ RedisExecutor }) => {
         const executor = new RedisExecutor(size, options, hooks);

@@ -75,6 +75,23 @@ function shiftIndex(err: unknown, base: number): unknown {
   return err;
 }
 
+/** Says so when Redis may evict keys under memory pressure: queued chunks and results would vanish. */
+async function checkEviction(client: Redis, log: (line: string) => void): Promise<void> {
+  let policy: string | undefined;
+  try {
+    const reply = (await client.config('GET', 'maxmemory-policy')) as string[];
+    policy = reply[1];
+  } catch {
+    return; // CONFIG is often disabled on managed Redis: nothing to tell then.
+  }
+  if (policy !== undefined && policy !== 'noeviction') {
+    log(
+      `warning: Redis's maxmemory-policy is ${policy}, not noeviction: under memory pressure Redis may evict ` +
+        'queued chunks and their results, and calls then wait for them in vain. Set maxmemory-policy noeviction.',
+    );
+  }
+}
+
 export async function startNode(options: NodeOptions): Promise<WorkerNode> {
   const { log, connection: conn } = options;
   const table = await loadTaskTable(options.tasks);
@@ -213,6 +230,8 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
       }
     }
   });
+  // Before the connection turns subscriber: a Redis that may evict keys can drop queued chunks and results.
+  void checkEviction(sub, log);
   sub.subscribe(cancelChannel(conn.prefix, options.queue)).catch(() => {});
 
   const worker = new Worker(options.queue, processor, {

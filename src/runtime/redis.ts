@@ -35,6 +35,11 @@ const STOP_BUDGET_MS = 1500;
 
 const noop = (): void => {};
 
+// BullMQ's event stream carries each finished chunk's result, and keeps 10,000 events by default: a gigabyte
+// for chunks of 100 KB. Kept this short, it holds about a window's worth; a submitter that falls further
+// behind than that finds a missed result in the job itself, as for any lost event (QUIET_MS).
+const EVENTS_MAX_LEN = 256;
+
 export class RedisExecutor implements Executor {
   readonly size: number;
   readonly #options: ResolvedRedisOptions;
@@ -74,7 +79,11 @@ export class RedisExecutor implements Executor {
       if (this.#downSince !== null) this.#recheckAll = true;
       this.#downSince = null;
     });
-    this.#queue = new Queue(options.queue, { connection: this.#cmd as never, prefix: conn.prefix });
+    this.#queue = new Queue(options.queue, {
+      connection: this.#cmd as never,
+      prefix: conn.prefix,
+      streams: { events: { maxLen: EVENTS_MAX_LEN } },
+    });
     this.#queue.on('error', noop);
     this.#ready = this.#start();
     this.#ready.catch(noop);
