@@ -2,7 +2,7 @@
 // event loop that renews BullMQ's locks. Started by `mpool worker`; stops gracefully, releasing what it cannot finish.
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
+import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { SerializationError, TaskRefusedError } from '../errors.js';
 import { Pool } from '../pool.js';
@@ -11,6 +11,7 @@ import { loadFn } from '../worker/load.js';
 import { ioredisOptions, type ResolvedConnection } from './connection.js';
 import { loadTaskTable, shortVersion } from './tasks.js';
 import {
+  aliveKey,
   cancelChannel,
   decodeValue,
   encodeFailure,
@@ -18,6 +19,7 @@ import {
   type JobData,
   type JobResult,
   parseJobData,
+  submitterOf,
   verify,
 } from './wire.js';
 
@@ -55,7 +57,14 @@ export interface WorkerNode {
 interface Running {
   controller: AbortController;
   released: boolean;
+  /** The chunk's submitter (see submitterOf). */
+  submitter: string | undefined;
 }
+
+// How often a node looks for submitters that went away (see aliveKey), and how many finished chunks per
+// submitter it remembers, to remove their unread results should the submitter go.
+const ALIVE_CHECK_MS = 1000;
+const REMEMBERED_PER_SUBMITTER = 1000;
 
 export function defaultNodeName(): string {
   return `${hostname()}:${process.pid}`;
@@ -99,6 +108,53 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
   const running = new Map<string, Running>();
   let done = 0;
   let failed = 0;
+
+  // Submitters' heartbeats, looked up at most once a check interval each; chunks of a submitter that went
+  // away are dropped (queued), stopped (running) and removed (finished, their results never to be read).
+  const cmd = new Redis(ioredisOptions(conn, 'mpool:node-cmd') as never);
+  cmd.on('error', () => {});
+  const jobs = new Queue(options.queue, {
+    connection: cmd as never,
+    prefix: conn.prefix,
+    skipMetasUpdate: true,
+  });
+  jobs.on('error', () => {});
+  const alive = new Map<string, { alive: boolean; at: number }>();
+  const finishedBy = new Map<string, string[]>();
+  const dropped = new Set<string>();
+  const isGone = async (submitter: string): Promise<boolean> => {
+    const known = alive.get(submitter);
+    if (known && Date.now() - known.at < ALIVE_CHECK_MS) return !known.alive;
+    let exists = 1;
+    try {
+      exists = await cmd.exists(aliveKey(conn.prefix, options.queue, submitter));
+    } catch {
+      // Redis unreachable: assume alive; the chunk's fate is decided once it is back.
+    }
+    alive.set(submitter, { alive: exists === 1, at: Date.now() });
+    return exists !== 1;
+  };
+  const removeJob = (jobId: string): void => {
+    void jobs.remove(jobId).catch(() => {});
+  };
+  const sweepGone = async (): Promise<void> => {
+    const submitters = new Set<string>(finishedBy.keys());
+    for (const run of running.values()) if (run.submitter) submitters.add(run.submitter);
+    for (const submitter of submitters) {
+      if (!(await isGone(submitter))) continue;
+      for (const [id, run] of running) {
+        if (run.submitter !== submitter || run.controller.signal.aborted) continue;
+        log(`chunk ${id}: stopping it, its submitter is gone`);
+        dropped.add(id);
+        run.controller.abort();
+      }
+      for (const id of finishedBy.get(submitter) ?? []) removeJob(id);
+      finishedBy.delete(submitter);
+      alive.delete(submitter);
+    }
+  };
+  const sweeper = setInterval(() => void sweepGone(), ALIVE_CHECK_MS);
+  sweeper.unref();
 
   const refuse = (job: Job, err: unknown): never => {
     failed++;
@@ -154,8 +210,18 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     } catch (err) {
       return refuse(job, err);
     }
-    const run: Running = { controller: new AbortController(), released: false };
     const id = String(job.id);
+    const submitter = submitterOf(job.id);
+    if (submitter !== undefined && (await isGone(submitter))) {
+      dropped.add(id);
+      return refuse(
+        job,
+        new TaskRefusedError(
+          'Its submitter is gone (no heartbeat for its redisTimeout), so the chunk was dropped.',
+        ),
+      );
+    }
+    const run: Running = { controller: new AbortController(), released: false, submitter };
     running.set(id, run);
     try {
       const call = {
@@ -179,6 +245,12 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
       }
       const result = encodeResult(values, options.maxPayloadBytes);
       done++;
+      if (submitter !== undefined) {
+        const finished = finishedBy.get(submitter) ?? [];
+        finished.push(id);
+        if (finished.length > REMEMBERED_PER_SUBMITTER) finished.shift();
+        finishedBy.set(submitter, finished);
+      }
       if (!options.quiet) {
         log(
           `chunk ${id} done: ${items.length} item(s) of ${data.fn.name || 'anonymous'} in ${Math.round(performance.now() - started)} ms`,
@@ -192,9 +264,8 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
         throw new WaitingError();
       }
       failed++;
-      log(
-        `chunk ${id} failed: ${describe(err)}${run.controller.signal.aborted ? ' (cancelled by its submitter)' : ''}`,
-      );
+      const why = dropped.has(id) ? ' (its submitter is gone)' : ' (cancelled by its submitter)';
+      log(`chunk ${id} failed: ${describe(err)}${run.controller.signal.aborted ? why : ''}`);
       // A task's own error is final: BullMQ must not retry it (only a lost node's chunk runs again).
       throw new UnrecoverableError(encodeFailure(shiftIndex(err, data.base)));
     } finally {
@@ -252,6 +323,12 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     lastError = line;
     lastErrorAt = now;
     log(`redis: ${line}`);
+  });
+  // A dropped chunk's job is removed once failed: nobody will read it.
+  worker.on('failed', (job) => {
+    const id = job?.id;
+    if (id === undefined || !dropped.delete(id)) return;
+    removeJob(id);
   });
   worker.on('stalled', (jobId) =>
     log(`chunk ${jobId} stalled (its node stopped renewing the lock); back to the queue`),
@@ -314,7 +391,10 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
         pool.close();
         await pool.join();
       }
+      clearInterval(sweeper);
       sub.disconnect();
+      await jobs.close().catch(() => {});
+      cmd.disconnect();
       log(`stopped: ${done} chunk(s) done, ${failed} failed`);
       resolveStopped();
     })();

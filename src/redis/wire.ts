@@ -52,6 +52,19 @@ export function cancelChannel(prefix: string, queue: string): string {
   return `${prefix}:${queue}:mpool-cancel`;
 }
 
+/**
+ * A submitter's heartbeat: set while it lives, with its `redisTimeout` as time to live. A node that finds it
+ * gone drops the submitter's chunks, queued or running, and its finished results.
+ */
+export function aliveKey(prefix: string, queue: string, submitter: string): string {
+  return `${prefix}:${queue}:mpool-alive:${submitter}`;
+}
+
+/** The submitter of a chunk, from its job id (`<submitter>-<chunk>`); undefined for an id of another shape. */
+export function submitterOf(jobId: string | undefined): string | undefined {
+  return jobId === undefined ? undefined : /^([0-9a-f]{16})-\d+$/.exec(jobId)?.[1];
+}
+
 export function encodeValue(value: unknown): string {
   return serialize(value).toString('base64');
 }

@@ -8,7 +8,14 @@ import type { ChunkJob, ChunkResult, Executor, ExecutorHooks } from '../executor
 import type { ResolvedRedisOptions } from '../options.js';
 import { ioredisOptions } from '../redis/connection.js';
 import { encodeJob } from '../redis/encode.js';
-import { cancelChannel, decodeFailure, decodeResult, JOB_NAME, type JobData } from '../redis/wire.js';
+import {
+  aliveKey,
+  cancelChannel,
+  decodeFailure,
+  decodeResult,
+  JOB_NAME,
+  type JobData,
+} from '../redis/wire.js';
 
 interface Entry {
   job: ChunkJob;
@@ -31,6 +38,8 @@ const MAX_CHECK_EVERY_MS = 30_000;
 const SWEEP_BATCH = 200;
 const MAX_READDS = 3;
 const KEEP = { age: 3600, count: 100_000 };
+// How often the submitter renews its heartbeat (which lives for its redisTimeout; see aliveKey).
+const HEARTBEAT_MS = 1000;
 const STOP_BUDGET_MS = 1500;
 
 const noop = (): void => {};
@@ -46,6 +55,8 @@ export class RedisExecutor implements Executor {
   readonly #hooks: ExecutorHooks;
   /** Job ids are `<this submitter's random id>-<chunk id>`: unique across submitters, and dedupe by chunk. */
   readonly #tag = randomBytes(8).toString('hex');
+  readonly #aliveKey: string;
+  #beatAt = 0;
   readonly #cmd: Redis;
   readonly #queue: Queue;
   #events: QueueEvents | null = null;
@@ -75,7 +86,10 @@ export class RedisExecutor implements Executor {
     this.#cmd.on('error', (err: Error) => {
       this.#lastError = err;
     });
+    this.#aliveKey = aliveKey(conn.prefix, options.queue, this.#tag);
     this.#cmd.on('ready', () => {
+      // First on a new connection: before any chunk is added again, nodes must find this submitter alive.
+      this.#beat();
       if (this.#downSince !== null) this.#recheckAll = true;
       this.#downSince = null;
     });
@@ -288,9 +302,16 @@ export class RedisExecutor implements Executor {
 
   // ---- Watchdog and sweep ---------------------------------------------------------------------------------
 
+  /** Renews the heartbeat, so nodes go on running this submitter's chunks. */
+  #beat(): void {
+    this.#beatAt = Date.now();
+    this.#cmd.set(this.#aliveKey, '1', 'PX', this.#options.redisTimeout).catch(noop);
+  }
+
   #tick(): void {
     if (this.#state === 'stopped') return;
     const now = Date.now();
+    if (now - this.#beatAt >= HEARTBEAT_MS && this.#cmd.status === 'ready') this.#beat();
     if (this.#cmd.status !== 'ready') {
       this.#downSince ??= now;
       if (now - this.#downSince > this.#options.redisTimeout && this.#entries.size > 0) {
@@ -371,6 +392,7 @@ export class RedisExecutor implements Executor {
     clearInterval(this.#timer);
     const reachable = this.#cmd.status === 'ready';
     if (reachable && !force) await withinBudget(this.#flushRemovals());
+    if (reachable) await withinBudget(this.#cmd.del(this.#aliveKey).catch(noop));
     // Disconnecting first fails whatever waits in ioredis' offline queue, so nothing below can hang.
     if (!reachable || force) this.#cmd.disconnect();
     // ioredis leaves commands queued while it was reconnecting pending forever after disconnect(): don't wait on them.
