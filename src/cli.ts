@@ -22,6 +22,7 @@ Starts a worker node: it takes chunks from a BullMQ queue on Redis and runs them
   --secret-file FILE     file holding the shared secret (default: $MPOOL_SECRET)
   --tls-ca FILE          CA certificate for rediss:// (or set NODE_EXTRA_CA_CERTS)
   --prefix PREFIX        BullMQ key prefix (default: bull)
+  --cluster              --redis names a node of a Redis Cluster (the prefix becomes a hash tag, {bull})
   --max-payload BYTES    largest chunk or result accepted (default: 8388608)
   --lock-duration MS     BullMQ lock duration (default: 30000)
   --stalled-interval MS  how often stalled chunks of lost nodes are recovered (default: 30000)
@@ -64,6 +65,7 @@ function workerOptions(args: string[], log: (line: string) => void): NodeOptions
       'secret-file': { type: 'string' },
       'tls-ca': { type: 'string' },
       prefix: { type: 'string' },
+      cluster: { type: 'boolean' },
       'max-payload': { type: 'string' },
       'lock-duration': { type: 'string' },
       'stalled-interval': { type: 'string' },
@@ -79,6 +81,7 @@ function workerOptions(args: string[], log: (line: string) => void): NodeOptions
   if (process.env.MPOOL_REDIS_PASSWORD) redis.password = process.env.MPOOL_REDIS_PASSWORD;
   if (values['tls-ca']) redis.tls = { ca: readFileSync(values['tls-ca'], 'utf8') };
   if (values.prefix !== undefined) redis.prefix = values.prefix;
+  if (values.cluster) redis.cluster = true;
   const connection = resolveConnection(redis);
   const { context, queue } = values;
   if (context !== 'thread' && context !== 'process') {

@@ -18,6 +18,11 @@ export interface RedisConnectionOptions {
   tls?: boolean | TlsOptions;
   /** BullMQ key prefix; submitters and nodes must agree on it. @default 'bull' */
   prefix?: string;
+  /**
+   * The host is a node of a Redis Cluster: the others are found from it, and the prefix becomes a hash tag
+   * (`{bull}`) so that every key of a queue is in one slot, as BullMQ's scripts need. @default false
+   */
+  cluster?: boolean;
 }
 
 /** Connection options as ioredis takes them, plus a label that never shows the password. */
@@ -29,6 +34,8 @@ export interface ResolvedConnection {
   db: number;
   tls: TlsOptions | undefined;
   prefix: string;
+  /** Whether `host:port` is a node of a Redis Cluster (see RedisConnectionOptions.cluster). */
+  cluster: boolean;
   /** `redis://host:port/db` without credentials, for messages and logs. */
   label: string;
 }
@@ -80,12 +87,16 @@ export function resolveConnection(redis: unknown): ResolvedConnection {
   const host = given.host ?? fromUrl.host ?? '127.0.0.1';
   const port = given.port ?? fromUrl.port ?? 6379;
   const db = given.db ?? fromUrl.db ?? 0;
-  const prefix = given.prefix ?? 'bull';
+  const cluster = given.cluster ?? false;
+  if (typeof cluster !== 'boolean') fail('`redis.cluster` to be a boolean', cluster);
+  const givenPrefix = given.prefix ?? 'bull';
   if (typeof host !== 'string' || host === '') fail('`redis.host` to be a host name', host);
   if (!Number.isInteger(port) || port < 1 || port > 65535) fail('`redis.port` to be a port (1-65535)', port);
   if (!Number.isInteger(db) || db < 0) fail('`redis.db` to be an integer >= 0', db);
-  if (typeof prefix !== 'string' || prefix === '' || prefix.includes(':'))
-    fail('`redis.prefix` to be a non-empty string without `:`', prefix);
+  if (typeof givenPrefix !== 'string' || givenPrefix === '' || givenPrefix.includes(':'))
+    fail('`redis.prefix` to be a non-empty string without `:`', givenPrefix);
+  if (cluster && db !== 0) fail('`redis.db` to be 0 with `cluster` (a Redis Cluster has one database)', db);
+  const prefix = cluster && !/\{[^}]+\}/.test(givenPrefix) ? `{${givenPrefix}}` : givenPrefix;
   const username = given.username ?? fromUrl.username;
   const password = given.password ?? fromUrl.password;
   if (username !== undefined && typeof username !== 'string')
@@ -109,7 +120,8 @@ export function resolveConnection(redis: unknown): ResolvedConnection {
     db,
     tls,
     prefix,
-    label: `${tls ? 'rediss' : 'redis'}://${shownHost}:${port}${db ? `/${db}` : ''}`,
+    cluster,
+    label: `${tls ? 'rediss' : 'redis'}://${shownHost}:${port}${db ? `/${db}` : ''}${cluster ? ' (cluster)' : ''}`,
   };
 }
 

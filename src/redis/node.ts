@@ -3,12 +3,13 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { SerializationError, TaskRefusedError } from '../errors.js';
 import { Pool } from '../pool.js';
 import { toRecords } from '../settled.js';
 import { loadFn } from '../worker/load.js';
-import { ioredisOptions, type ResolvedConnection } from './connection.js';
+import { bullConnection, createClient } from './client.js';
+import type { ResolvedConnection } from './connection.js';
 import { loadTaskTable, shortVersion } from './tasks.js';
 import {
   aliveKey,
@@ -111,7 +112,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
 
   // Submitters' heartbeats, looked up at most once a check interval each; chunks of a submitter that went
   // away are dropped (queued), stopped (running) and removed (finished, their results never to be read).
-  const cmd = new Redis(ioredisOptions(conn, 'mpool:node-cmd') as never);
+  const cmd = createClient(conn, 'mpool:node-cmd');
   cmd.on('error', () => {});
   const jobs = new Queue(options.queue, {
     connection: cmd as never,
@@ -274,7 +275,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
   };
 
   // Submitters publish the ids of chunks to stop (cancellation, terminate); this node stops those it runs.
-  const sub = new Redis(ioredisOptions(conn, 'mpool:node-cancel') as never);
+  const sub = createClient(conn, 'mpool:node-cancel');
   let connected = false;
   sub.on('error', () => {});
   sub.on('ready', () => {
@@ -305,8 +306,9 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
   void checkEviction(sub, log);
   sub.subscribe(cancelChannel(conn.prefix, options.queue)).catch(() => {});
 
+  const bull = bullConnection(conn, 'mpool:node');
   const worker = new Worker(options.queue, processor, {
-    connection: ioredisOptions(conn, 'mpool:node') as never,
+    connection: bull.connection,
     prefix: conn.prefix,
     name: options.name,
     concurrency: options.processes,
@@ -395,6 +397,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
       sub.disconnect();
       await jobs.close().catch(() => {});
       cmd.disconnect();
+      bull.owned?.disconnect();
       log(`stopped: ${done} chunk(s) done, ${failed} failed`);
       resolveStopped();
     })();

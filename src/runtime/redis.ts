@@ -2,11 +2,11 @@
 // through QueueEvents, and a sweep reads the stored job for any chunk whose event never came (BullMQ #2517).
 import { randomBytes } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RedisUnavailableError, WorkerLostError } from '../errors.js';
 import type { ChunkJob, ChunkResult, Executor, ExecutorHooks } from '../executor.js';
 import type { ResolvedRedisOptions } from '../options.js';
-import { ioredisOptions } from '../redis/connection.js';
+import { bullConnection, createClient } from '../redis/client.js';
 import { encodeJob } from '../redis/encode.js';
 import {
   aliveKey,
@@ -56,6 +56,8 @@ export class RedisExecutor implements Executor {
   /** Job ids are `<this submitter's random id>-<chunk id>`: unique across submitters, and dedupe by chunk. */
   readonly #tag = randomBytes(8).toString('hex');
   readonly #aliveKey: string;
+  /** The events' client, when this executor made it (a cluster's; see bullConnection). */
+  #eventsClient: Redis | null = null;
   #beatAt = 0;
   readonly #cmd: Redis;
   readonly #queue: Queue;
@@ -81,7 +83,7 @@ export class RedisExecutor implements Executor {
     this.#options = options;
     this.#hooks = hooks;
     const conn = options.connection;
-    this.#cmd = new Redis(ioredisOptions(conn, 'mpool:submitter') as never);
+    this.#cmd = createClient(conn, 'mpool:submitter');
     // Outages are judged by the watchdog below, not by each socket error; the last one becomes its cause.
     this.#cmd.on('error', (err: Error) => {
       this.#lastError = err;
@@ -110,8 +112,10 @@ export class RedisExecutor implements Executor {
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     if (this.#state === 'stopped') return;
     const conn = this.#options.connection;
+    const { connection, owned } = bullConnection(conn, 'mpool:events');
+    this.#eventsClient = owned;
     const events = new QueueEvents(this.#options.queue, {
-      connection: ioredisOptions(conn, 'mpool:events') as never,
+      connection,
       prefix: conn.prefix,
       lastEventId: `${now - 1}-0`,
     });
@@ -400,6 +404,7 @@ export class RedisExecutor implements Executor {
     const events = this.#events;
     await withinBudget(Promise.all([events?.close(), this.#queue.close()]));
     if (events) await withinBudget(events.disconnect());
+    this.#eventsClient?.disconnect();
     if (reachable && !force) await withinBudget(this.#cmd.quit());
     this.#cmd.disconnect();
   }
