@@ -19,6 +19,10 @@ export interface CallHost {
   workers(): number;
   /** What one item of this function has cost so far, once measured (see mergedChunksize). */
   msPerItem(fnId: number): number | undefined;
+  /** Whether the pool's queue has room for a chunk (maxQueue); null when it is unbounded. */
+  readonly hasRoom: (() => boolean) | null;
+  /** The call stopped for lack of room: resume() it when there is some. */
+  waitForRoom(call: Call): void;
 }
 
 /** Anything the pool routes chunk results to, and can abort as a whole (on terminate). */
@@ -199,7 +203,17 @@ export class Call implements ChunkOwner {
   }
 
   #room(): boolean {
-    return !this.#finished && !this.#reader.done && this.#inflight.size + this.#held < this.#plan.window;
+    if (this.#finished || this.#reader.done || this.#inflight.size + this.#held >= this.#plan.window) return false;
+    const hasRoom = this.#host.hasRoom;
+    if (hasRoom === null || hasRoom()) return true;
+    // The pool is full (maxQueue): read no more input until it has room.
+    this.#host.waitForRoom(this);
+    return false;
+  }
+
+  /** The pool has room again (see CallHost.waitForRoom). */
+  resume(): void {
+    this.#feed();
   }
 
   #size(): number {

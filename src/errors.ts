@@ -29,6 +29,23 @@ export class PoolStateError extends Error {
   }
 }
 
+/** The pool's queue holds `maxQueue` tasks already: the pool is busy. Wait for room with `pool.ready()`. */
+export class QueueFullError extends Error {
+  override name = 'QueueFullError';
+  /** The pool's `maxQueue`. */
+  readonly limit: number;
+  /** Tasks waiting for a worker when this one was refused. */
+  readonly length: number;
+  constructor(limit: number, length: number) {
+    super(
+      `The pool is busy: ${length} task(s) wait for a worker, and its queue holds at most ${limit} (\`maxQueue\`). ` +
+        'Try again later, wait for room with `await pool.ready()`, or raise `maxQueue`.',
+    );
+    this.limit = limit;
+    this.length = length;
+  }
+}
+
 /** `AsyncResult.successful()` was called before the result was ready. */
 export class NotReadyError extends Error {
   override name = 'NotReadyError';

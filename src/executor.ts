@@ -27,6 +27,8 @@ export type ChunkResult = { ok: true; values: ArrayLike<unknown> } | { ok: false
 /** How an executor reports back. It never knows about map, imap or callbacks. */
 export interface ExecutorHooks {
   settle(id: number, result: ChunkResult): void;
+  /** Chunks left the queue for a worker (see Executor.queued): room for more. */
+  dequeued?(): void;
   /** The executor cannot go on (for instance the initializer fails); the pool terminates. */
   fatal(error: Error): void;
 }
@@ -41,6 +43,11 @@ export interface Executor {
   close(): Promise<void>;
   /** Stops the workers now; unsettled chunks are never reported. */
   terminate(): Promise<void>;
+  /**
+   * Chunks submitted that wait for a worker (not sent to one, or sent behind the chunk it runs), less the
+   * workers free to take one at once: below zero, that many more chunks would start without waiting.
+   */
+  readonly queued: number;
   /** What one item of this function has cost so far (ms, as its workers measured it), once measured. */
   msPerItem?(fnId: number): number | undefined;
   /**

@@ -6,6 +6,7 @@ export {
   InitializerError,
   NotReadyError,
   PoolStateError,
+  QueueFullError,
   RedisUnavailableError,
   SerializationError,
   TaskRefusedError,

@@ -92,6 +92,11 @@ export interface PoolOptions {
   maxPayloadBytes?: number;
   /** Milliseconds Redis may stay unreachable before the pool fails with RedisUnavailableError. Only with `redis`. @default 30000 */
   redisTimeout?: number;
+  /**
+   * Most tasks (chunks) that may wait for a worker. An `apply` past it rejects at once with QueueFullError; a
+   * map or imap waits for room instead. `await pool.ready()` waits until there is room. @default Infinity
+   */
+  maxQueue?: number;
 }
 
 /** The Redis side of a pool's options, resolved. */
@@ -110,6 +115,8 @@ export interface ResolvedPoolOptions {
   executor: ExecutorConfig;
   /** Set when tasks run on worker nodes over Redis. */
   redis: ResolvedRedisOptions | null;
+  /** Infinity when unbounded. */
+  maxQueue: number;
 }
 
 function integer(name: string, value: unknown, min: number): number {
@@ -158,6 +165,7 @@ const KNOWN = new Set([
   'secret',
   'maxPayloadBytes',
   'redisTimeout',
+  'maxQueue',
 ]);
 
 const REDIS_ONLY = ['queue', 'secret', 'maxPayloadBytes', 'redisTimeout'] as const;
@@ -238,9 +246,14 @@ export function resolveOptions(options: PoolOptions = {}): ResolvedPoolOptions {
       : redis
         ? integer('processes', options.processes, 1)
         : processes(options.processes);
+  const { maxQueue } = options;
   return {
     context,
     redis,
+    maxQueue:
+      maxQueue === undefined || maxQueue === Number.POSITIVE_INFINITY
+        ? Number.POSITIVE_INFINITY
+        : integer('maxQueue', maxQueue, 0),
     ...resolveLimits(options, { timeout: null, retries: 0 }),
     executor: {
       size,

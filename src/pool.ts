@@ -2,7 +2,7 @@
 import { AsyncResult, type Callbacks, failResult } from './async-result.js';
 import { ApplyCall, Call, type CallConsumer, type CallHost, type ChunkOwner } from './call.js';
 import { defaultChunksize, isSource, PageCache, type Source } from './chunks.js';
-import { AbortError, PoolStateError } from './errors.js';
+import { AbortError, PoolStateError, QueueFullError } from './errors.js';
 import type { ChunkResult, Executor } from './executor.js';
 import { ImapIterator } from './imap.js';
 import {
@@ -99,24 +99,52 @@ export class Pool implements AsyncDisposable {
   #fatal: Error | null = null;
   /** Shared pages of finished numeric maps, for the next ones (see PageCache). */
   readonly #pages = new PageCache();
-  readonly #host: CallHost = {
-    reserve: (owner) => this.#reserve(owner),
-    submit: (job) => this.#executor.submit(job),
-    cancel: (ids, stopRunning) => {
-      for (const id of ids) this.#owners.delete(id);
-      this.#executor.cancel(ids, stopRunning);
-    },
-    forget: (owner) => this.#forget(owner),
-    workers: () => this.processes,
-    msPerItem: (fnId) => this.#executor.msPerItem?.(fnId),
-  };
+  readonly #host: CallHost;
+  /** Calls that stopped reading input for lack of room in the queue (maxQueue), and ready() callers. */
+  readonly #waitingForRoom = new Set<Call>();
+  #readyWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
 
   constructor(options: PoolOptions = {}) {
     this.#options = resolveOptions(options);
+    const bounded = this.#options.maxQueue !== Number.POSITIVE_INFINITY;
     this.#executor = createExecutor(this.#options, {
       settle: (id, result) => this.#settle(id, result),
       fatal: (error) => this.#onFatal(error),
+      ...(bounded ? { dequeued: () => this.#roomMaybe() } : {}),
     });
+    this.#host = {
+      reserve: (owner) => this.#reserve(owner),
+      submit: (job) => this.#executor.submit(job),
+      cancel: (ids, stopRunning) => {
+        for (const id of ids) this.#owners.delete(id);
+        this.#executor.cancel(ids, stopRunning);
+        if (this.#host.hasRoom !== null) this.#roomMaybe();
+      },
+      forget: (owner) => this.#forget(owner),
+      workers: () => this.processes,
+      msPerItem: (fnId) => this.#executor.msPerItem?.(fnId),
+      hasRoom: bounded ? () => this.#executor.queued < this.#options.maxQueue : null,
+      waitForRoom: (call) => this.#waitingForRoom.add(call),
+    };
+  }
+
+  /** Tasks (chunks) waiting for a worker: the queue that `maxQueue` bounds. */
+  get queued(): number {
+    return Math.max(0, this.#executor.queued);
+  }
+
+  /**
+   * Resolves once the queue has room for a task (at once without `maxQueue`): a server can stop accepting
+   * work before the pool must refuse it. Rejects with PoolStateError if the pool ends first.
+   */
+  ready(): Promise<void> {
+    try {
+      this.#checkRunning();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (this.#executor.queued < this.#options.maxQueue) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
   }
 
   /** Lifecycle: 'running', then 'closing' after close(), 'closed' after join(), or 'terminated'. */
@@ -156,6 +184,15 @@ export class Pool implements AsyncDisposable {
     if (signal?.aborted) {
       failResult(result, new AbortError(undefined, { cause: signal.reason }));
       return result;
+    }
+    const { maxQueue } = this.#options;
+    if (maxQueue !== Number.POSITIVE_INFINITY) {
+      // Refused only if it would wait: with a worker free, even maxQueue 0 takes it.
+      const queued = this.#executor.queued;
+      if (queued + 1 > maxQueue) {
+        failResult(result, new QueueFullError(maxQueue, Math.max(0, queued)));
+        return result;
+      }
     }
     const owner = new ApplyCall(this.#host, result, signal, fnId, ref, args, limits);
     this.#applies++;
@@ -303,6 +340,10 @@ export class Pool implements AsyncDisposable {
       { cause: this.#fatal ?? undefined },
     );
     for (const owner of this.#everyOwner()) owner.abort(error, false);
+    this.#waitingForRoom.clear();
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const waiter of waiters) waiter.reject(error);
     this.#idle?.();
     this.#pages.clear();
     this.#stopped = this.#executor.terminate();
@@ -367,6 +408,19 @@ export class Pool implements AsyncDisposable {
     if (!owner) return;
     this.#owners.delete(id);
     owner.settle(id, result);
+    if (this.#host.hasRoom !== null) this.#roomMaybe();
+  }
+
+  /** With maxQueue: wakes ready() callers and calls waiting for room, if there is some now. */
+  #roomMaybe(): void {
+    if (this.#executor.queued >= this.#options.maxQueue) return;
+    const waiters = this.#readyWaiters;
+    this.#readyWaiters = [];
+    for (const waiter of waiters) waiter.resolve();
+    if (this.#waitingForRoom.size === 0) return;
+    const calls = [...this.#waitingForRoom];
+    this.#waitingForRoom.clear();
+    for (const call of calls) call.resume();
   }
 
   #forget(owner: ChunkOwner): void {

@@ -18,9 +18,16 @@ export class LazyRedisExecutor implements Executor {
    * chunksize makes 4 chunks per worker, so only a chosen smaller chunksize meets the limit.
    */
   readonly window: number;
+
+  /** Chunks not yet running, as far as this submitter can tell without asking Redis: those beyond its workers. */
+  get queued(): number {
+    return this.#executor?.queued ?? this.#early - this.size;
+  }
   #executor: Executor | null = null;
   #failed: Error | null = null;
   #pending: Call[] = [];
+  /** Chunks submitted before the Redis runtime was loaded. */
+  #early = 0;
   readonly #ready: Promise<void>;
 
   constructor(size: number, options: ResolvedRedisOptions, hooks: ExecutorHooks) {
@@ -49,6 +56,7 @@ export class LazyRedisExecutor implements Executor {
   }
 
   submit(job: ChunkJob): void {
+    if (!this.#executor) this.#early++;
     this.#run((e) => e.submit(job));
   }
 

@@ -84,6 +84,17 @@ export class LocalExecutor implements Executor {
     }
   }
 
+  get queued(): number {
+    // An idle worker takes the next chunk at the coming dispatch; a busy one holds some behind the one it runs.
+    let idle = 0;
+    let behind = 0;
+    for (const slot of this.#slots) {
+      if (slot.state === 'idle') idle++;
+      else if (slot.inflight.size > 1) behind += slot.inflight.size - 1;
+    }
+    return this.#queue.size - idle + behind;
+  }
+
   cancel(ids: ReadonlySet<number>, stopRunning: boolean): void {
     this.#queue.drop(ids);
     for (const slot of this.#slots) {
@@ -507,6 +518,7 @@ export class LocalExecutor implements Executor {
       this.#moves.add(jobs[0]!.fnId);
     }
     slot.sent(jobs, cells, performance.now(), movable);
+    this.#hooks.dequeued?.();
     const timed = jobs[0]!;
     if (timed.exclusive) slot.timed = true;
     if (timed.timeout !== null) {

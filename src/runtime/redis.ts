@@ -126,6 +126,11 @@ export class RedisExecutor implements Executor {
     await events.waitUntilReady();
   }
 
+  /** Chunks not yet running, as far as this submitter can tell without asking Redis: those beyond its workers. */
+  get queued(): number {
+    return this.#entries.size - this.size;
+  }
+
   submit(job: ChunkJob): void {
     if (this.#state === 'stopped') return;
     const entry: Entry = {
