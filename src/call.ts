@@ -203,7 +203,8 @@ export class Call implements ChunkOwner {
   }
 
   #room(): boolean {
-    if (this.#finished || this.#reader.done || this.#inflight.size + this.#held >= this.#plan.window) return false;
+    if (this.#finished || this.#reader.done || this.#inflight.size + this.#held >= this.#plan.window)
+      return false;
     const hasRoom = this.#host.hasRoom;
     if (hasRoom === null || hasRoom()) return true;
     // The pool is full (maxQueue): read no more input until it has room.
