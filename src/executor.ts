@@ -43,6 +43,8 @@ export interface Executor {
   close(): Promise<void>;
   /** Stops the workers now; unsettled chunks are never reported. */
   terminate(): Promise<void>;
+  /** Workers running now (between minSize and size; size on Redis, whose nodes own theirs). */
+  readonly workers: number;
   /**
    * Chunks submitted that wait for a worker (not sent to one, or sent behind the chunk it runs), less the
    * workers free to take one at once: below zero, that many more chunks would start without waiting.
@@ -59,7 +61,12 @@ export interface Executor {
 
 /** What every executor is built from, after resolveOptions(). */
 export interface ExecutorConfig {
+  /** The most workers (Python's `processes`). */
   size: number;
+  /** Workers kept even when idle; up to `size` more start while work waits. */
+  minSize: number;
+  /** Milliseconds a worker beyond `minSize` may stay idle before it is stopped. */
+  idleTimeout: number;
   initializer: FnRef | null;
   initargs: unknown[];
   maxtasksperchild: number | null;

@@ -60,6 +60,13 @@ function processes(value: unknown): number {
 
 export interface PoolOptions {
   /**
+   * Workers kept when idle: the pool starts with these, grows up to `processes` while work waits, and stops
+   * workers beyond them once idle for `idleTimeout`. @default processes (a fixed size, as Python's Pool)
+   */
+  minProcesses?: number;
+  /** Milliseconds a worker beyond `minProcesses` may stay idle before it is stopped. @default 10000 */
+  idleTimeout?: number;
+  /**
    * Number of workers. At most 128 per CPU and one per 32 MiB of memory, unless the environment variable
    * MPOOL_MAX_PROCESSES sets another limit. @default cpuCount()
    */
@@ -166,10 +173,20 @@ const KNOWN = new Set([
   'maxPayloadBytes',
   'redisTimeout',
   'maxQueue',
+  'minProcesses',
+  'idleTimeout',
 ]);
 
 const REDIS_ONLY = ['queue', 'secret', 'maxPayloadBytes', 'redisTimeout'] as const;
-const LOCAL_ONLY = ['initializer', 'initargs', 'maxtasksperchild', 'context', 'maxHeapMb'] as const;
+const LOCAL_ONLY = [
+  'initializer',
+  'initargs',
+  'maxtasksperchild',
+  'context',
+  'maxHeapMb',
+  'minProcesses',
+  'idleTimeout',
+] as const;
 
 /** Validates a secret used to sign inline functions: long enough that it cannot be guessed. */
 export function resolveSecret(secret: unknown, what: string): string {
@@ -257,6 +274,8 @@ export function resolveOptions(options: PoolOptions = {}): ResolvedPoolOptions {
     ...resolveLimits(options, { timeout: null, retries: 0 }),
     executor: {
       size,
+      minSize: options.minProcesses === undefined ? size : minProcesses(options.minProcesses, size),
+      idleTimeout: options.idleTimeout === undefined ? 10_000 : positive('idleTimeout', options.idleTimeout),
       initializer: initializer === undefined ? null : toFnRef(initializer, 'initializer'),
       initargs,
       maxtasksperchild:
@@ -266,6 +285,16 @@ export function resolveOptions(options: PoolOptions = {}): ResolvedPoolOptions {
       maxHeapMb: maxHeapMb === undefined ? null : integer('maxHeapMb', maxHeapMb, 16),
     },
   };
+}
+
+function minProcesses(value: unknown, size: number): number {
+  const min = integer('minProcesses', value, 0);
+  if (min > size) {
+    throw new RangeError(
+      `Expected \`minProcesses\` to be at most \`processes\` (${size}), got ${received(min)}`,
+    );
+  }
+  return min;
 }
 
 /** Validates a chunksize: Python silently returns Nones below 1; mpool refuses. */

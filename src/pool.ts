@@ -128,6 +128,11 @@ export class Pool implements AsyncDisposable {
     };
   }
 
+  /** Workers running now: between `minProcesses` and `processes` (on Redis, `processes`). */
+  get workerCount(): number {
+    return this.#executor.workers;
+  }
+
   /** Tasks (chunks) waiting for a worker: the queue that `maxQueue` bounds. */
   get queued(): number {
     return Math.max(0, this.#executor.queued);

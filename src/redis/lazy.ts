@@ -19,6 +19,11 @@ export class LazyRedisExecutor implements Executor {
    */
   readonly window: number;
 
+  /** The nodes own their workers: as far as the submitter knows, `processes` of them. */
+  get workers(): number {
+    return this.size;
+  }
+
   /** Chunks not yet running, as far as this submitter can tell without asking Redis: those beyond its workers. */
   get queued(): number {
     return this.#executor?.queued ?? this.#early - this.size;

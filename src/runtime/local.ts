@@ -68,7 +68,60 @@ export class LocalExecutor implements Executor {
     this.#config = config;
     this.#hooks = hooks;
     this.#spawn = spawn;
-    for (let i = 0; i < config.size; i++) this.#startWorker();
+    for (let i = 0; i < config.minSize; i++) this.#startWorker();
+  }
+
+  get workers(): number {
+    return this.#slots.size;
+  }
+
+  /** Whether the pool grows and shrinks between minSize and size. */
+  get #elastic(): boolean {
+    return this.#config.minSize < this.size;
+  }
+
+  /** Starts workers while chunks wait that no worker can take, up to `size`. */
+  #grow(): boolean {
+    let grew = false;
+    while (
+      this.#state === 'running' &&
+      this.#queue.size > 0 &&
+      this.#slots.size + this.#respawn.pending < this.size
+    ) {
+      for (const slot of this.#slots) if (slot.state === 'idle') return grew;
+      this.#startWorker();
+      grew = true;
+    }
+    return grew;
+  }
+
+  /** Gives each worker beyond minSize that has nothing to do a timer; one idle that long is stopped. */
+  #shrinkLater(): void {
+    for (const slot of this.#slots) {
+      const idle = slot.state === 'idle' && slot.ready && slot.inflight.size === 0;
+      if (!idle) {
+        clearTimeout(slot.idleTimer);
+        slot.idleTimer = undefined;
+        continue;
+      }
+      if (slot.idleTimer) continue;
+      slot.idleTimer = setTimeout(() => this.#retire(slot), this.#config.idleTimeout);
+      slot.idleTimer.unref();
+    }
+  }
+
+  #retire(slot: Slot): void {
+    slot.idleTimer = undefined;
+    const idle = slot.state === 'idle' && slot.inflight.size === 0 && this.#slots.has(slot);
+    if (!idle || this.#state !== 'running') return;
+    // Workers idle since the same moment time out together: count those not already on their way out.
+    let staying = 0;
+    for (const other of this.#slots) if (!other.retired) staying++;
+    if (staying <= this.#config.minSize) return;
+    slot.retired = true;
+    slot.state = 'stopping';
+    slot.stoppedBecause = "it was idle beyond the pool's minProcesses";
+    slot.handle.send({ type: 'stop' }, []);
   }
 
   submit(job: ChunkJob): void {
@@ -80,6 +133,7 @@ export class LocalExecutor implements Executor {
       queueMicrotask(() => {
         this.#dispatchQueued = false;
         this.#dispatch();
+        if (this.#elastic && this.#grow()) this.#dispatch();
       });
     }
   }
@@ -294,6 +348,7 @@ export class LocalExecutor implements Executor {
   #onExit(slot: Slot, exit: WorkerExit): void {
     if (exit.leftBehind) warnLeftBehind(exit, slot.stoppedBecause);
     slot.timer?.clear();
+    clearTimeout(slot.idleTimer);
     this.#slots.delete(slot);
     const wasStarting = !slot.ready;
     // What its claim cells say it never started runs elsewhere, whatever ended the worker.
@@ -332,7 +387,8 @@ export class LocalExecutor implements Executor {
         this.#hooks.fatal(new WorkerLostError({ ...exit, reason }));
       }
     }
-    if (this.#state !== 'stopped' && !(this.#state === 'closing' && this.#idle())) {
+    // A worker retired for being idle is not replaced: the pool grows again when work waits.
+    if (!slot.retired && this.#state !== 'stopped' && !(this.#state === 'closing' && this.#idle())) {
       if (wasStarting && !slot.stoppedBecause) this.#respawn.died(() => this.#replace());
       else this.#startWorker();
     }
@@ -403,6 +459,10 @@ export class LocalExecutor implements Executor {
 
   #afterProgress(): void {
     this.#dispatch();
+    if (this.#elastic && this.#state === 'running') {
+      if (this.#grow()) this.#dispatch();
+      this.#shrinkLater();
+    }
     const idle = this.#idle();
     if (this.#state === 'closing' && idle) {
       this.#respawn.clear();

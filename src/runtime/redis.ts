@@ -126,6 +126,11 @@ export class RedisExecutor implements Executor {
     await events.waitUntilReady();
   }
 
+  /** The nodes own their workers: as far as the submitter knows, `processes` of them. */
+  get workers(): number {
+    return this.size;
+  }
+
   /** Chunks not yet running, as far as this submitter can tell without asking Redis: those beyond its workers. */
   get queued(): number {
     return this.#entries.size - this.size;

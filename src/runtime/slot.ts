@@ -49,6 +49,10 @@ export class Slot {
   tasksDone = 0;
   readonly knownFns = new Set<number>();
   timer: Timer | undefined;
+  /** While the worker is idle beyond the pool's minimum: when it ends, the worker is stopped (idleTimeout). */
+  idleTimer: NodeJS.Timeout | undefined;
+  /** Stopped for being idle: it is not replaced. */
+  retired = false;
   /** Set when the worker said, on its way out, which chunk it was running. */
   dying: { running: number | null; reason: unknown } | null = null;
   /** Set when the executor itself stopped the worker: what its other chunks are told. */
