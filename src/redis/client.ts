@@ -7,8 +7,9 @@ import { ioredisOptions, type ResolvedConnection } from './connection.js';
  * so that callers need not care which Redis they talk to.
  */
 export function createClient(conn: ResolvedConnection, name: string): Redis {
-  const { host, port, db: _db, retryStrategy, ...perNode } = ioredisOptions(conn, name);
-  if (!conn.cluster) return new Redis(ioredisOptions(conn, name) as never);
+  const options = ioredisOptions(conn, name);
+  if (!conn.cluster) return new Redis(options as never);
+  const { host, port, db: _db, retryStrategy, ...perNode } = options;
   return new Cluster([{ host: host as string, port: port as number }], {
     redisOptions: perNode as never,
     clusterRetryStrategy: retryStrategy as (times: number) => number,

@@ -18,16 +18,6 @@ export class LazyRedisExecutor implements Executor {
    * chunksize makes 4 chunks per worker, so only a chosen smaller chunksize meets the limit.
    */
   readonly window: number;
-
-  /** The nodes own their workers: as far as the submitter knows, `processes` of them. */
-  get workers(): number {
-    return this.size;
-  }
-
-  /** Chunks not yet running, as far as this submitter can tell without asking Redis: those beyond its workers. */
-  get queued(): number {
-    return this.#executor?.queued ?? this.#early - this.size;
-  }
   #executor: Executor | null = null;
   #failed: Error | null = null;
   #pending: Call[] = [];
@@ -58,6 +48,16 @@ export class LazyRedisExecutor implements Executor {
   #run<T>(call: (executor: Executor) => T): void {
     if (this.#executor) call(this.#executor);
     else if (!this.#failed) this.#pending.push(call);
+  }
+
+  /** The nodes own their workers: as far as the submitter knows, `processes` of them. */
+  get workers(): number {
+    return this.size;
+  }
+
+  /** Chunks not yet running, as far as this submitter can tell without asking Redis: those beyond its workers. */
+  get queued(): number {
+    return this.#executor?.queued ?? this.#early - this.size;
   }
 
   submit(job: ChunkJob): void {

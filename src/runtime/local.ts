@@ -133,7 +133,6 @@ export class LocalExecutor implements Executor {
       queueMicrotask(() => {
         this.#dispatchQueued = false;
         this.#dispatch();
-        if (this.#elastic && this.#grow()) this.#dispatch();
       });
     }
   }
@@ -459,10 +458,7 @@ export class LocalExecutor implements Executor {
 
   #afterProgress(): void {
     this.#dispatch();
-    if (this.#elastic && this.#state === 'running') {
-      if (this.#grow()) this.#dispatch();
-      this.#shrinkLater();
-    }
+    if (this.#elastic && this.#state === 'running') this.#shrinkLater();
     const idle = this.#idle();
     if (this.#state === 'closing' && idle) {
       this.#respawn.clear();
@@ -520,6 +516,8 @@ export class LocalExecutor implements Executor {
       }
     }
     if (this.#queue.size === 0) this.#steal();
+    // What still waits with no worker free starts workers, up to `size`; they take it at once.
+    else if (this.#elastic && this.#grow()) this.#dispatch();
   }
 
   #allBusy(): boolean {
