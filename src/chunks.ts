@@ -1,5 +1,5 @@
 // Chunking: Python's chunksize rules, lazy reading of (async) iterables, adaptive sizes, and the reorder buffer.
-import { sharedPage } from './protocol.js';
+import { sharedPage } from './wire/shared.js';
 
 /** Python's default for map over a sized input: ceil(len / (4 × workers)), at least 1. */
 export function defaultChunksize(length: number, workers: number): number {

@@ -25,6 +25,6 @@ export {
   type PoolState,
 } from './pool.js';
 export type { Progress, ProgressOptions } from './progress.js';
-export { transfer } from './protocol.js';
 export type { RedisConnectionOptions } from './redis/connection.js';
 export { isWorker, task } from './task.js';
+export { transfer } from './wire/transfer.js';

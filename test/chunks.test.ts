@@ -9,7 +9,7 @@ import {
   PageCache,
   ReorderBuffer,
 } from '../src/chunks.js';
-import { isSharedView, sharedResults } from '../src/protocol.js';
+import { isSharedView, sharedResults } from '../src/wire/shared.js';
 
 describe('chunks', () => {
   it("defaultChunksize is Python's ceil(len / (4 × workers)), at least 1", () => {

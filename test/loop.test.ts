@@ -9,23 +9,16 @@ import {
 } from 'node:worker_threads';
 import { deserializeError, serializeError, type WireError } from '../src/errors.js';
 import type { FromWorker, ToWorker } from '../src/protocol.js';
+import { type ChunkIn, ChunkKind, type ChunkOut, Claim, type FnRef, OutcomeKind } from '../src/protocol.js';
+import { claimCells, revoke } from '../src/wire/claim.js';
 import {
-  type ChunkIn,
-  ChunkKind,
-  type ChunkOut,
-  Claim,
-  claimCells,
   decodeChunks,
   decodeOutcomes,
   encodeChunks,
   encodeOutcomes,
-  type FnRef,
-  OutcomeKind,
-  revoke,
-  sharedPage,
-  sharedResults,
   transferList,
-} from '../src/protocol.js';
+} from '../src/wire/codec.js';
+import { sharedPage, sharedResults } from '../src/wire/shared.js';
 import { startLoop } from '../src/worker/loop.js';
 
 // Every harness's ports, closed after each test even when it fails, so a failure cannot hang the file.

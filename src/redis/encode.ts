@@ -2,8 +2,8 @@
 import { SerializationError, TaskRefusedError } from '../errors.js';
 import type { ChunkJob } from '../executor.js';
 import type { ResolvedRedisOptions } from '../options.js';
-import { packItems } from '../protocol.js';
 import { findUncloneable } from '../runtime/clone.js';
+import { packItems } from '../wire/codec.js';
 import { exportName } from './tasks.js';
 import { checkPayload, encodeValue, type JobData, type JobFn, sign } from './wire.js';
 

@@ -13,19 +13,12 @@ import {
   WorkerLostError,
 } from '../errors.js';
 import type { ChunkJob, ChunkResult, Executor, ExecutorConfig, ExecutorHooks } from '../executor.js';
-import {
-  claimCells,
-  decodeOutcomes,
-  encodeChunks,
-  type FnRef,
-  type FromWorker,
-  hasTransfers,
-  isSharedView,
-  type OutcomeBatch,
-  sharedResults,
-  transferList,
-} from '../protocol.js';
+import type { FnRef, FromWorker, OutcomeBatch } from '../protocol.js';
 import { after } from '../timer.js';
+import { claimCells } from '../wire/claim.js';
+import { decodeOutcomes, encodeChunks, transferList } from '../wire/codec.js';
+import { isSharedView, sharedResults } from '../wire/shared.js';
+import { hasTransfers } from '../wire/transfer.js';
 import { Backoff } from './backoff.js';
 import { findUncloneable } from './clone.js';
 import { warnLeftBehind } from './left-behind.js';

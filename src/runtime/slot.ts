@@ -2,8 +2,9 @@
 // chunks can still be taken back through their claim cells (threads only; see Claim in protocol.ts).
 import type { TransferListItem } from 'node:worker_threads';
 import type { ChunkJob } from '../executor.js';
-import { Claim, revoke, type ToWorker } from '../protocol.js';
+import { Claim, type ToWorker } from '../protocol.js';
 import type { Timer } from '../timer.js';
+import { revoke } from '../wire/claim.js';
 import type { Sent } from './schedule.js';
 
 /** One worker as a runtime gives it to the local executor: thread or process, the executor cannot tell. */

@@ -6,17 +6,14 @@ import { SerializationError, serializeError, type WireError } from '../errors.js
 import {
   type ChunkOut,
   Claim,
-  claim,
-  decodeChunks,
-  encodeOutcomes,
   type FnRef,
   type FromWorker,
-  isSharedView,
   type Outcome,
-  sharedResults,
   type ToWorker,
-  transferList,
 } from '../protocol.js';
+import { claim } from '../wire/claim.js';
+import { decodeChunks, encodeOutcomes, transferList } from '../wire/codec.js';
+import { isSharedView, sharedResults } from '../wire/shared.js';
 import { explainInlineError, type LoadedFn, loadFn } from './load.js';
 import { settling, unsendable } from './settle.js';
 import { isThenable } from './thenable.js';
