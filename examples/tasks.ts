@@ -28,3 +28,10 @@ export const asyncTask = task(import.meta.url, async (num: number) => {
   await new Promise((resolve) => setTimeout(resolve, 1000));
   return num * num;
 });
+
+/** A CPU-bound task of about 10 ms: squares its argument the slow way (the observability example). */
+export const spin = task(import.meta.url, (num: number) => {
+  const end = performance.now() + 10;
+  while (performance.now() < end);
+  return num * num;
+});

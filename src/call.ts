@@ -5,11 +5,14 @@ import { type AsyncResult, failResult, fulfilResult } from './async-result.js';
 import { AdaptiveChunksize, ChunkReader, mergedChunksize, type PageCache, type Source } from './chunks.js';
 import { AbortError } from './errors.js';
 import type { ChunkJob, ChunkResult } from './executor.js';
+import { type CallTrace, newCallId, traceCall } from './insight/channels.js';
 import type { FnRef } from './protocol.js';
 import { allRejected, fromRecords } from './settled.js';
 
 /** What a call needs from its pool: a way to submit a chunk and to take chunks back. */
 export interface CallHost {
+  /** The pool's id, for the call's events. */
+  readonly pool: number;
   /** A chunk id routed to `owner`. Reserve before submit: an executor may settle during submit. */
   reserve(owner: ChunkOwner): number;
   submit(job: ChunkJob): void;
@@ -41,6 +44,8 @@ export interface CallConsumer {
 }
 
 export interface CallPlan {
+  /** The Python name of the method that made the call, for its events ('map', 'imap', ...). */
+  method: string;
   fn: FnRef;
   fnId: number;
   star: boolean;
@@ -75,6 +80,7 @@ interface InFlight {
 }
 
 export class Call implements ChunkOwner {
+  readonly id = newCallId();
   readonly #host: CallHost;
   readonly #plan: CallPlan;
   readonly #consumer: CallConsumer;
@@ -94,6 +100,7 @@ export class Call implements ChunkOwner {
   #progressTotal: number | undefined;
   /** Set when join() cut the input short: what the consumer is told once the chunks sent have come back. */
   #cut: { error: unknown } | null = null;
+  #trace: CallTrace | null = null;
   readonly #onAbort = (): void => {
     const reason = this.#plan.signal?.reason;
     this.abort(new AbortError(undefined, { cause: reason }), true);
@@ -122,6 +129,7 @@ export class Call implements ChunkOwner {
   }
 
   start(): void {
+    this.#trace = traceCall(this.#host.pool, this.id, this.#plan.method, this.#plan.fn, this.#reader.length);
     const { signal } = this.#plan;
     if (signal?.aborted) {
       this.#onAbort();
@@ -146,6 +154,7 @@ export class Call implements ChunkOwner {
       // An error waits for its reader like a result does: it holds its place in the window until then, so
       // an imap whose tasks fail reads no further ahead than one whose tasks succeed.
       this.#held++;
+      this.#trace?.error(result.error);
       this.#consumer.chunkError(info.seq, result.error);
       this.#feed();
       return;
@@ -177,6 +186,7 @@ export class Call implements ChunkOwner {
   abort(error: unknown, stopRunning: boolean): void {
     if (this.#finished) return;
     this.stop(stopRunning);
+    this.#trace?.error(error);
     this.#consumer.fail(error);
   }
 
@@ -261,7 +271,7 @@ export class Call implements ChunkOwner {
     this.#inflight.set(id, { seq: this.#seq++, base, size: items.length, sentAt: performance.now() });
     this.#count += items.length;
     const exclusive = timeout !== null || this.#plan.signal !== undefined;
-    this.#host.submit({ id, fnId, fn, items, star, base, timeout, retries, exclusive });
+    this.#host.submit({ id, call: this.id, fnId, fn, items, star, base, timeout, retries, exclusive });
   }
 
   #maybeEnd(): void {
@@ -271,9 +281,14 @@ export class Call implements ChunkOwner {
     this.#finished = true;
     this.#plan.signal?.removeEventListener('abort', this.#onAbort);
     this.#host.forget(this);
-    if (this.#cut) this.#consumer.fail(this.#cut.error);
-    else if (this.#inputError) this.#consumer.fail(this.#inputError.error);
-    else {
+    if (this.#cut) {
+      this.#trace?.error(this.#cut.error);
+      this.#consumer.fail(this.#cut.error);
+    } else if (this.#inputError) {
+      this.#trace?.error(this.#inputError.error);
+      this.#consumer.fail(this.#inputError.error);
+    } else {
+      this.#trace?.end(this.#count, this.#failed);
       // The last chunk may finish before the input is found to be at its end: the last report has the total.
       if (this.#progressTotal === undefined && this.#done > 0)
         this.#plan.onProgress?.(this.#done, this.#count, this.#failed);
@@ -289,6 +304,7 @@ export class Call implements ChunkOwner {
  */
 export class ApplyCall implements ChunkOwner, ChunkJob {
   id = 0;
+  readonly call = newCallId();
   readonly fnId: number;
   readonly fn: FnRef;
   readonly items: ArrayLike<unknown>;
@@ -301,6 +317,7 @@ export class ApplyCall implements ChunkOwner, ChunkJob {
   readonly #result: AsyncResult<any>;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort: (() => void) | undefined;
+  readonly #trace: CallTrace | null;
 
   constructor(
     host: CallHost,
@@ -321,6 +338,7 @@ export class ApplyCall implements ChunkOwner, ChunkJob {
     this.#host = host;
     this.#result = result;
     this.#signal = signal;
+    this.#trace = traceCall(host.pool, this.call, 'apply', fn, 1);
     if (signal) {
       this.#onAbort = () => this.abort(new AbortError(undefined, { cause: signal.reason }), true);
       signal.addEventListener('abort', this.#onAbort, { once: true });
@@ -329,13 +347,19 @@ export class ApplyCall implements ChunkOwner, ChunkJob {
 
   settle(_id: number, result: ChunkResult): void {
     this.#done();
-    if (result.ok) fulfilResult(this.#result, result.values[0]);
-    else failResult(this.#result, result.error);
+    if (result.ok) {
+      this.#trace?.end(1);
+      fulfilResult(this.#result, result.values[0]);
+    } else {
+      this.#trace?.error(result.error);
+      failResult(this.#result, result.error);
+    }
   }
 
   abort(error: unknown, stopRunning: boolean): void {
     this.#host.cancel(new Set([this.id]), stopRunning);
     this.#done();
+    this.#trace?.error(error);
     failResult(this.#result, error);
   }
 

@@ -54,10 +54,47 @@ export class NotReadyError extends Error {
   }
 }
 
+/**
+ * What ended a worker, as one value (`reason` says it in words, with the details):
+ * - `exit`: it exited by itself, for instance a task called `process.exit()`;
+ * - `crash`: a task threw outside its call (from a timer, an unhandled rejection), or the worker failed;
+ * - `out-of-memory`: it ran out of heap (`maxHeapMb`, or V8's own limit);
+ * - `signal`: a signal from outside the pool killed it;
+ * - `channel-closed`: a task closed its channel to the pool (`parentPort.close()`, `process.disconnect()`);
+ * - `timeout`: the pool stopped it because a task on it ran past its `timeout`;
+ * - `cancel`: the pool stopped it to cancel the task it ran (an AbortSignal, a failed map's siblings);
+ * - `terminate`: the pool was terminated;
+ * - `left-behind`: told to stop, it did not end, and the pool stopped waiting for it;
+ * - `max-tasks`: it had run `maxtasksperchild` tasks;
+ * - `idle`: an elastic pool stopped it for being idle beyond `minProcesses`;
+ * - `close`: the pool was closed and its work was done;
+ * - `start-failed`: workers keep exiting while they start (the pool then ends);
+ * - `stalled`, `vanished`: on Redis, its node stopped answering, or its job disappeared from Redis.
+ */
+export type WorkerEnd =
+  | 'exit'
+  | 'crash'
+  | 'out-of-memory'
+  | 'signal'
+  | 'channel-closed'
+  | 'timeout'
+  | 'cancel'
+  | 'terminate'
+  | 'left-behind'
+  | 'max-tasks'
+  | 'idle'
+  | 'close'
+  | 'start-failed'
+  | 'stalled'
+  | 'vanished';
+
 /** What ended a worker: an exit code, a signal, or an error such as an uncaught exception or out of memory. */
 export interface WorkerExit {
   exitCode: number | null;
   signal: string | null;
+  /** What ended it, as one value: match on this, not on `reason`. */
+  kind: WorkerEnd;
+  /** What ended it, in words, for people. */
   reason: string;
   /** The last lines the worker wrote to stderr, where the runtime can tell (child processes). */
   stderr?: string | undefined;
@@ -81,6 +118,8 @@ export class WorkerLostError extends Error {
   override name = 'WorkerLostError';
   readonly exitCode: number | null;
   readonly signal: string | null;
+  /** What ended the worker, as one value (see WorkerEnd). */
+  readonly kind: WorkerEnd;
   readonly reason: string;
   constructor(exit: WorkerExit, options?: MpoolErrorOptions) {
     const how = [
@@ -96,6 +135,7 @@ export class WorkerLostError extends Error {
     );
     this.exitCode = exit.exitCode;
     this.signal = exit.signal;
+    this.kind = exit.kind;
     this.reason = exit.reason;
   }
 }

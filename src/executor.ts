@@ -1,9 +1,12 @@
 // The one small interface between the Python-facing Pool and whatever runs chunks (threads, processes, Redis).
+import type { PoolStats } from './insight/stats.js';
 import type { FnRef } from './protocol.js';
 
 /** One chunk of a call: a few input items that a worker runs in order, as one task (Python's meaning). */
 export interface ChunkJob {
   id: number;
+  /** The call it belongs to (see newCallId), for the events that report it. */
+  call: number;
   fnId: number;
   fn: FnRef;
   /** The chunk's items; an all-number chunk may come as a Float64Array. */
@@ -26,6 +29,8 @@ export type ChunkResult = { ok: true; values: ArrayLike<unknown> } | { ok: false
 
 /** How an executor reports back. It never knows about map, imap or callbacks. */
 export interface ExecutorHooks {
+  /** The pool's id, which the executor's events carry (see newPoolId). */
+  readonly pool: number;
   settle(id: number, result: ChunkResult): void;
   /** Chunks left the queue for a worker (see Executor.queued): room for more. */
   dequeued?(): void;
@@ -50,6 +55,8 @@ export interface Executor {
    * workers free to take one at once: below zero, that many more chunks would start without waiting.
    */
   readonly queued: number;
+  /** A snapshot of what this executor knows of its workers and chunks (see pool.stats()). */
+  stats(): Omit<PoolStats, 'runtime'>;
   /** What one item of this function has cost so far (ms, as its workers measured it), once measured. */
   msPerItem?(fnId: number): number | undefined;
   /**

@@ -12,9 +12,12 @@ export {
   TaskRefusedError,
   TaskTimeoutError,
   TimeoutError,
+  type WorkerEnd,
   type WorkerExit,
   WorkerLostError,
 } from './errors.js';
+export type { CallEvent, WorkerEvent } from './insight/channels.js';
+export type { ChunkSample, PoolStats, WorkerStats } from './insight/stats.js';
 export { cpuCount, type PoolOptions } from './options.js';
 export {
   type ApplyOptions,

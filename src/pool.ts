@@ -5,6 +5,8 @@ import { defaultChunksize, isSource, PageCache, type Source } from './chunks.js'
 import { AbortError, PoolStateError, QueueFullError } from './errors.js';
 import type { ChunkResult, Executor } from './executor.js';
 import { ImapIterator } from './imap.js';
+import { newPoolId } from './insight/channels.js';
+import type { PoolStats } from './insight/stats.js';
 import {
   type PoolOptions,
   type ResolvedPoolOptions,
@@ -107,12 +109,16 @@ export class Pool implements AsyncDisposable {
   constructor(options: PoolOptions = {}) {
     this.#options = resolveOptions(options);
     const bounded = this.#options.maxQueue !== Number.POSITIVE_INFINITY;
+    const pool = newPoolId();
+    this.id = pool;
     this.#executor = createExecutor(this.#options, {
+      pool,
       settle: (id, result) => this.#settle(id, result),
       fatal: (error) => this.#onFatal(error),
       ...(bounded ? { dequeued: () => this.#roomMaybe() } : {}),
     });
     this.#host = {
+      pool,
       reserve: (owner) => this.#reserve(owner),
       submit: (job) => this.#executor.submit(job),
       cancel: (ids, stopRunning) => {
@@ -126,6 +132,18 @@ export class Pool implements AsyncDisposable {
       hasRoom: bounded ? () => this.#executor.queued < this.#options.maxQueue : null,
       waitForRoom: (call) => this.#waitingForRoom.add(call),
     };
+  }
+
+  /** This pool's id, unique in this process: the `pool` of its diagnostics channel messages. */
+  readonly id: number;
+
+  /**
+   * A snapshot of the pool: each worker (state, chunks and items done, time busy, idle and copying, heap,
+   * what ended the one it replaced) and the whole (queued, running, done, failed, rate, task time median and
+   * p99). Cheap enough to call every 100 ms. On Redis, what this submitter knows (see README).
+   */
+  stats(): PoolStats {
+    return { runtime: this.#options.redis ? 'redis' : this.#options.context, ...this.#executor.stats() };
   }
 
   /** Workers running now: between `minProcesses` and `processes` (on Redis, `processes`). */
@@ -453,6 +471,7 @@ export class Pool implements AsyncDisposable {
     iterable: unknown,
     options: CallOptions & { chunksize?: number | undefined; settle?: boolean | undefined },
     star: boolean,
+    method: string,
   ) {
     const settle = resolveSettle(options.settle);
     const [fnId, ref] = this.#fnRef(fn, settle);
@@ -462,6 +481,7 @@ export class Pool implements AsyncDisposable {
       );
     }
     return {
+      method,
       fnId,
       fn: ref,
       star,
@@ -476,7 +496,7 @@ export class Pool implements AsyncDisposable {
   #collect(fn: unknown, iterable: unknown, arg: unknown, star: boolean): AsyncResult<unknown[]> {
     this.#checkRunning();
     const options = callOptions<MapOptions<unknown>>(arg);
-    const plan = this.#plan(fn, iterable, options, star);
+    const plan = this.#plan(fn, iterable, options, star, star ? 'starmap' : 'map');
     const length = Array.isArray(iterable) ? iterable.length : undefined;
     const progress = createProgress(options, star ? 'starmap' : 'map', plan.settle);
     return new AsyncResult<unknown[]>(
@@ -534,7 +554,7 @@ export class Pool implements AsyncDisposable {
   #stream(fn: unknown, iterable: unknown, arg: unknown, ordered: boolean): AsyncIterableIterator<any> {
     this.#checkRunning();
     const options = callOptions<ImapOptions>(arg);
-    const plan = this.#plan(fn, iterable, options, false);
+    const plan = this.#plan(fn, iterable, options, false, ordered ? 'imap' : 'imapUnordered');
     const buffersize =
       options.buffersize === undefined
         ? Math.max(16, 4 * this.processes)

@@ -1,5 +1,4 @@
 // The messages between the pool and a worker: one tagged union per direction, data only.
-import type { TransferListItem } from 'node:worker_threads';
 import type { WireError } from './errors.js';
 
 /** How a function travels: as its source text, or by module URL and registration key (like pickle's by-name). */
@@ -79,6 +78,22 @@ export interface OutcomeBatch {
   numbers: Float64Array | null;
   /** Milliseconds the worker spent running these chunks: what their items cost, without any waiting. */
   ms: number;
+  /** When each chunk started, by the worker's clock in ms since the epoch (0: it did not run). */
+  starts: Float64Array;
+  /** How long each chunk ran, in ms. */
+  runs: Float64Array;
+  /** Time the worker spent building and posting its results messages since it last reported (ms). */
+  copyMs: number;
+  /** The worker's V8 heap in use, in bytes, when measured (now and then); 0 when not measured for this batch. */
+  heap: number;
+}
+
+/** What a worker measured of the chunks in an OutcomeBatch (see its fields of the same names). */
+export interface OutcomeTimes {
+  starts: ArrayLike<number>;
+  runs: ArrayLike<number>;
+  copyMs: number;
+  heap: number;
 }
 
 export const OutcomeKind = {

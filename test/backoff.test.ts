@@ -57,7 +57,12 @@ function doomedExecutor(processes: number): { executor: LocalExecutor; spawns: (
     const die = (): void => {
       if (gone) return;
       gone = true;
-      events.exit({ exitCode: null, signal: 'SIGKILL', reason: 'the worker process was killed by SIGKILL' });
+      events.exit({
+        exitCode: null,
+        signal: 'SIGKILL',
+        kind: 'signal',
+        reason: 'the worker process was killed by SIGKILL',
+      });
     };
     setImmediate(die);
     return {
@@ -70,7 +75,7 @@ function doomedExecutor(processes: number): { executor: LocalExecutor; spawns: (
   };
   const executor = new LocalExecutor(
     resolveOptions({ processes, context: 'process' }).executor,
-    { settle: () => {}, fatal: (error) => assert.fail(error) },
+    { pool: 0, settle: () => {}, fatal: (error) => assert.fail(error) },
     spawn,
   );
   return { executor, spawns: () => spawns };

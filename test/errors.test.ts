@@ -53,7 +53,7 @@ describe('error wire format', () => {
 
   it('every error has a name, a cause option, and a message that says what to do', () => {
     const cause = new Error('why');
-    const lost = new WorkerLostError({ exitCode: 1, signal: null, reason: 'boom' }, { cause });
+    const lost = new WorkerLostError({ exitCode: 1, signal: null, kind: 'exit', reason: 'boom' }, { cause });
     assert.equal(lost.name, 'WorkerLostError');
     assert.equal(lost.cause, cause);
     assert.match(lost.message, /Pass `retries`/);

@@ -76,4 +76,27 @@ describe('the seed examples', () => {
       ].join('\n'),
     );
   });
+
+  it('the observability example prints a per-worker table that adds up to the map', async () => {
+    const out = await example('insight');
+    assert.match(out, /^map of 40 items; the last is 1521$/m);
+    assert.match(out, /^pool: 10 chunks done, 0 failed; task time median [\d.]+ ms$/m);
+    const rows = [
+      ...out.matchAll(/│\s+\d+\s+│\s+(\d+)\s+│\s+(\d+)\s+│\s+(\d+)\s+│\s+(\d+)\s+│\s+(-?\d+)\s+│/g),
+    ];
+    assert.equal(rows.length, 2, `one row per worker:\n${out}`);
+    assert.equal(
+      rows.reduce((n, row) => n + Number(row[2]), 0),
+      10,
+      'chunks',
+    );
+    assert.equal(
+      rows.reduce((n, row) => n + Number(row[3]), 0),
+      40,
+      'items',
+    );
+    for (const row of rows)
+      assert.ok(Number(row[4]) >= Number(row[3]) * 9, `busy ms of ${row[3]} items of 10 ms`);
+    assert.match(out, /^no worker was lost$/m);
+  });
 });

@@ -18,6 +18,7 @@ const FAST = '(x) => x + 1';
 /** A chunk of one item, its own id, for the inline function `source`. */
 const inlineJob = (id: number, fnId: number, source: string): ChunkJob => ({
   id,
+  call: 0,
   fnId,
   fn: { kind: 'inline', source, name: '' },
   items: [id],
@@ -32,6 +33,7 @@ describe('local executor', () => {
   it('credits what a chunk cost to its own function, not to the latest batch sent', async () => {
     const settled = new Map<number, () => void>();
     const executor = createExecutor(resolveOptions({ processes: 1 }), {
+      pool: 0,
       settle: (id: number, result: ChunkResult) => {
         assert.ok(result.ok, 'every chunk succeeds');
         settled.get(id)?.();
@@ -205,7 +207,7 @@ describe('local executor', () => {
     let runs = 0;
     const executor = new LocalExecutor(
       resolveOptions({ processes: 4 }).executor,
-      { settle: (id, result) => settled.get(id)?.(result), fatal: (error) => assert.fail(error) },
+      { pool: 0, settle: (id, result) => settled.get(id)?.(result), fatal: (error) => assert.fail(error) },
       (id, events, config) => {
         const handle = spawnThread(id, events, config);
         return {

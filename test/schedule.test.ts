@@ -6,6 +6,7 @@ import { batchRoom, ChunkCosts, canPrefetch } from '../src/runtime/schedule.js';
 
 const job = (fnId: number, exclusive = false): ChunkJob => ({
   id: 1,
+  call: 0,
   fnId,
   fn: { kind: 'inline', source: '(x) => x', name: '' },
   items: [1],

@@ -1,6 +1,7 @@
 // Keeps bullmq and ioredis unloaded for local pools: the Redis executor is imported on first use, and calls
 // made meanwhile are replayed in order once it is there.
 import type { ChunkJob, Executor, ExecutorHooks } from '../executor.js';
+import type { PoolStats } from '../insight/stats.js';
 import type { ResolvedRedisOptions } from '../options.js';
 
 type Call = (executor: Executor) => unknown;
@@ -58,6 +59,25 @@ export class LazyRedisExecutor implements Executor {
   /** Chunks not yet running, as far as this submitter can tell without asking Redis: those beyond its workers. */
   get queued(): number {
     return this.#executor?.queued ?? this.#early - this.size;
+  }
+
+  stats(): Omit<PoolStats, 'runtime'> {
+    if (this.#executor) return this.#executor.stats();
+    return {
+      workers: [],
+      queued: this.#early,
+      sent: 0,
+      running: 0,
+      done: 0,
+      doneItems: 0,
+      failed: 0,
+      failedItems: 0,
+      itemsPerSecond: 0,
+      taskMs: null,
+      busyMs: 0,
+      copyMs: 0,
+      ended: {},
+    };
   }
 
   submit(job: ChunkJob): void {

@@ -268,6 +268,7 @@ export function decodeFailure(failedReason: string): unknown {
     return new WorkerLostError({
       exitCode: null,
       signal: null,
+      kind: 'stalled',
       reason: `its worker node stopped answering more often than the nodes' --max-stalled allows (${failedReason})`,
     });
   }

@@ -13,6 +13,7 @@ export function leftBehindExit(who: string, why: string): WorkerExit {
   return {
     exitCode: null,
     signal: null,
+    kind: 'left-behind',
     reason: `the ${who} did not end ${STOP_GRACE_MS} ms after ${why}, so the pool left it behind`,
     leftBehind: who,
   };

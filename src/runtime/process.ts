@@ -31,11 +31,17 @@ function execArgv(config: ExecutorConfig): string[] {
 // The tsx that the parent runs under, for a child that needs it for a task module.
 const parentTsx = tsxRoot(parseNodeOptions(process.execArgv));
 
-function why(code: number | null, signal: string | null, stderrTail: string): string {
-  if (/heap limit|out of memory/i.test(stderrTail)) return 'out of memory (maxHeapMb)';
-  if (signal) return `the worker process was killed by ${signal}`;
-  if (code === CHANNEL_CLOSED_EXIT_CODE) return CHANNEL_CLOSED_REASON;
-  return code === 0 ? 'the worker process exited' : `the worker process exited with code ${code}`;
+function why(
+  code: number | null,
+  signal: string | null,
+  stderrTail: string,
+): Pick<WorkerExit, 'kind' | 'reason'> {
+  if (/heap limit|out of memory/i.test(stderrTail))
+    return { kind: 'out-of-memory', reason: 'out of memory (maxHeapMb)' };
+  if (signal) return { kind: 'signal', reason: `the worker process was killed by ${signal}` };
+  if (code === CHANNEL_CLOSED_EXIT_CODE) return { kind: 'channel-closed', reason: CHANNEL_CLOSED_REASON };
+  const reason = code === 0 ? 'the worker process exited' : `the worker process exited with code ${code}`;
+  return { kind: 'exit', reason };
 }
 
 export function spawnProcess(workerId: number, events: WorkerEvents, config: ExecutorConfig): WorkerHandle {
@@ -63,7 +69,7 @@ export function spawnProcess(workerId: number, events: WorkerEvents, config: Exe
     reported = true;
     clearTimeout(quiet);
     const { code, signal } = exited;
-    const exit: WorkerExit = { exitCode: code, signal, reason: why(code, signal, tail), stderr: tail };
+    const exit: WorkerExit = { exitCode: code, signal, ...why(code, signal, tail), stderr: tail };
     events.exit(exit);
   };
   // After the child exited, its pipes normally end as soon as they are read; ones that stay open and quiet
@@ -144,5 +150,6 @@ export function spawnProcess(workerId: number, events: WorkerEvents, config: Exe
     keepAlive,
     sharesMemory: false,
     readsAnyDepth: false,
+    pid: child.pid,
   };
 }

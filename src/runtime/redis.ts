@@ -5,6 +5,8 @@ import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RedisUnavailableError, WorkerLostError } from '../errors.js';
 import type { ChunkJob, ChunkResult, Executor, ExecutorHooks } from '../executor.js';
+import { chunkChannel, fnName } from '../insight/channels.js';
+import { type ChunkSample, type PoolStats, Tally } from '../insight/stats.js';
 import type { ResolvedRedisOptions } from '../options.js';
 import { bullConnection, createClient } from '../redis/client.js';
 import { encodeJob } from '../redis/encode.js';
@@ -28,6 +30,10 @@ interface Entry {
   checkEvery: number;
   /** Times the job vanished from Redis (a restart without persistence) and was added again. */
   readded: number;
+  /** When it was submitted, added to Redis, and taken by a node (its 'active' event), in ms since the epoch. */
+  queuedAt: number;
+  sentAt: number;
+  startedAt: number;
 }
 
 // Tunables. Events normally settle chunks; the sweep only looks up chunks once the event stream has been
@@ -64,6 +70,9 @@ export class RedisExecutor implements Executor {
   #events: QueueEvents | null = null;
   readonly #ready: Promise<void>;
   readonly #entries = new Map<number, Entry>();
+  readonly #tally = new Tally();
+  /** Chunks a node has taken (their 'active' event came) and that have not settled. */
+  #running = 0;
   #toAdd: Entry[] = [];
   #adding = false;
   #toRemove: string[] = [];
@@ -120,6 +129,7 @@ export class RedisExecutor implements Executor {
       lastEventId: `${now - 1}-0`,
     });
     events.on('error', noop);
+    events.on('active', ({ jobId }) => this.#onActive(jobId));
     events.on('completed', ({ jobId, returnvalue }) => this.#onEvent(jobId, { returnvalue }));
     events.on('failed', ({ jobId, failedReason }) => this.#onEvent(jobId, { failedReason }));
     this.#events = events;
@@ -136,6 +146,28 @@ export class RedisExecutor implements Executor {
     return this.#entries.size - this.size;
   }
 
+  /** What this submitter knows: its own chunks. The nodes' workers are theirs (see README). */
+  stats(): Omit<PoolStats, 'runtime'> {
+    let queued = 0;
+    for (const entry of this.#entries.values()) if (!entry.added) queued++;
+    const tally = this.#tally;
+    return {
+      workers: [],
+      queued,
+      sent: this.#entries.size - queued - this.#running,
+      running: this.#running,
+      done: tally.done,
+      doneItems: tally.doneItems,
+      failed: tally.failed,
+      failedItems: tally.failedItems,
+      itemsPerSecond: tally.rate(Date.now()),
+      taskMs: tally.taskMs(),
+      busyMs: tally.busyMs,
+      copyMs: 0,
+      ended: {},
+    };
+  }
+
   submit(job: ChunkJob): void {
     if (this.#state === 'stopped') return;
     const entry: Entry = {
@@ -146,6 +178,9 @@ export class RedisExecutor implements Executor {
       nextCheck: Date.now() + QUIET_MS,
       checkEvery: QUIET_MS,
       readded: 0,
+      queuedAt: Date.now(),
+      sentAt: 0,
+      startedAt: 0,
     };
     this.#entries.set(job.id, entry);
     void this.#prepare(entry);
@@ -224,6 +259,7 @@ export class RedisExecutor implements Executor {
           const now = Date.now();
           for (const entry of batch) {
             entry.added = true;
+            entry.sentAt = now;
             entry.nextCheck = now + QUIET_MS;
           }
         } catch (error) {
@@ -273,9 +309,40 @@ export class RedisExecutor implements Executor {
     this.#settle(entry, result);
   }
 
+  // A node took the chunk: from here it runs (as far as the submitter can tell: the event comes through Redis).
+  #onActive(jobId: string): void {
+    const entry = this.#entryOf(jobId);
+    if (entry?.startedAt !== 0) return;
+    entry.startedAt = Date.now();
+    this.#running++;
+  }
+
   #settle(entry: Entry, result: ChunkResult): void {
     if (this.#entries.get(entry.job.id) !== entry) return;
     this.#entries.delete(entry.job.id);
+    if (entry.startedAt !== 0) this.#running--;
+    const settledAt = Date.now();
+    const { job } = entry;
+    const sample: ChunkSample = {
+      pool: this.#hooks.pool,
+      call: job.call,
+      chunk: job.id,
+      fn: fnName(job.fn),
+      items: job.items.length,
+      worker: 0,
+      attempts: entry.readded + (entry.added ? 1 : 0),
+      queuedAt: entry.queuedAt,
+      sentAt: entry.sentAt,
+      startedAt: entry.startedAt,
+      // From the node taking the job to its result arriving here: the run, and a trip through Redis.
+      runMs: entry.startedAt === 0 ? 0 : settledAt - entry.startedAt,
+      settledAt,
+      copyMs: 0,
+      ok: result.ok,
+      error: result.ok ? undefined : result.error,
+    };
+    this.#tally.add(sample);
+    if (chunkChannel.hasSubscribers) chunkChannel.publish(sample);
     this.#hooks.settle(entry.job.id, result);
     this.#checkIdle();
   }
@@ -377,6 +444,7 @@ export class RedisExecutor implements Executor {
           error: new WorkerLostError({
             exitCode: null,
             signal: null,
+            kind: 'vanished',
             reason: `its job vanished from Redis ${MAX_READDS} times (is Redis restarting, or evicting keys?)`,
           }),
         });

@@ -1,10 +1,11 @@
 // One worker as the local executor keeps its books: what it was sent, what it still owes, and which of its
 // chunks can still be taken back through their claim cells (threads only; see Claim in protocol.ts).
 import type { TransferListItem } from 'node:worker_threads';
-import type { ChunkJob } from '../executor.js';
+import type { WorkerEnd } from '../errors.js';
 import { Claim, type ToWorker } from '../protocol.js';
 import type { Timer } from '../timer.js';
 import { revoke } from '../wire/claim.js';
+import type { ChunkRecord, WorkerState } from './ledger.js';
 import type { Sent } from './schedule.js';
 
 /** One worker as a runtime gives it to the local executor: thread or process, the executor cannot tell. */
@@ -23,6 +24,10 @@ export interface WorkerHandle {
    * whose stack was raised. Where it does not, arguments are checked for depth before they go.
    */
   readonly readsAnyDepth: boolean;
+  /** A child process's pid (undefined for a thread). */
+  readonly pid?: number | undefined;
+  /** A worker thread's threadId (undefined for a process). */
+  readonly threadId?: number | undefined;
 }
 
 /** A chunk of a batch sent with claim cells: where its cell is, and which batch owes its outcome. */
@@ -38,7 +43,7 @@ export class Slot {
   state: 'idle' | 'busy' | 'stopping' = 'idle';
   /** Whether the worker has run its initializer. Work is sent before that: it simply queues behind init. */
   ready = false;
-  readonly inflight = new Map<number, ChunkJob>();
+  readonly inflight = new Map<number, ChunkRecord>();
   /** The batches still owing outcomes, oldest first: at most two (one running, one prefetched). */
   readonly batches: Sent[] = [];
   /** Whether a batch in flight carries a timeout: nothing is prefetched behind it. */
@@ -52,12 +57,10 @@ export class Slot {
   timer: Timer | undefined;
   /** While the worker is idle beyond the pool's minimum: when it ends, the worker is stopped (idleTimeout). */
   idleTimer: NodeJS.Timeout | undefined;
-  /** Stopped for being idle: it is not replaced. */
-  retired = false;
   /** Set when the worker said, on its way out, which chunk it was running. */
   dying: { running: number | null; reason: unknown } | null = null;
-  /** Set when the executor itself stopped the worker: what its other chunks are told. */
-  stoppedBecause: string | null = null;
+  /** Set when the executor itself stopped the worker: why, which its other chunks are told. */
+  stopped: { kind: WorkerEnd; reason: string } | null = null;
   /** Whether kill() was called (a graceful 'stop' is not a kill: terminate() still kills such a worker). */
   killed = false;
   /** The claim cells of chunks in flight that have them, by chunk id, until they report. */
@@ -74,18 +77,29 @@ export class Slot {
     return owed;
   }
 
+  /** Where the worker is in its life, for stats(). */
+  get life(): WorkerState {
+    if (this.state === 'stopping') return 'stopping';
+    return this.ready ? this.state : 'starting';
+  }
+
+  /** Stopped for being idle: it is not replaced. */
+  get retired(): boolean {
+    return this.stopped?.kind === 'idle';
+  }
+
   /**
    * Books a batch just sent, with its claim cells (one per chunk, in order) if it has them; `movable` says
    * which chunks may be taken back through theirs (all, when not given).
    */
   sent(
-    jobs: readonly ChunkJob[],
+    jobs: readonly ChunkRecord[],
     cells: Int32Array | null,
     now: number,
-    movable?: (job: ChunkJob) => boolean,
+    movable?: (job: ChunkRecord) => boolean,
   ): void {
-    for (const job of jobs) this.inflight.set(job.id, job);
-    this.lastFn = jobs[0]!.fnId;
+    for (const job of jobs) this.inflight.set(job.job.id, job);
+    this.lastFn = jobs[0]!.job.fnId;
     if (this.batches.length === 0) this.lastAt = now;
     const sent: Sent = { owed: jobs.length };
     this.batches.push(sent);
@@ -93,12 +107,12 @@ export class Slot {
     if (!cells) return;
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!;
-      if (!movable || movable(job)) this.#claims.set(job.id, { cells, index: i, sent });
+      if (!movable || movable(job)) this.#claims.set(job.job.id, { cells, index: i, sent });
     }
   }
 
-  /** Takes a reported chunk off the books: its job, or undefined when it was cancelled meanwhile. */
-  reported(id: number): ChunkJob | undefined {
+  /** Takes a reported chunk off the books: its record, or undefined when it was cancelled meanwhile. */
+  reported(id: number): ChunkRecord | undefined {
     if (this.#claims.size > 0) this.#claims.delete(id);
     const job = this.inflight.get(id);
     if (job) this.inflight.delete(id);
@@ -141,15 +155,32 @@ export class Slot {
     return ids;
   }
 
+  /** The chunks it has started and not yet reported: by their claim cells, or else the first it holds. */
+  started(): ChunkRecord[] {
+    const started: ChunkRecord[] = [];
+    for (const [id, { cells, index }] of this.#claims) {
+      if (Atomics.load(cells, index) === Claim.STARTED) started.push(this.inflight.get(id)!);
+    }
+    if (started.length === 0 && this.inflight.size > this.#claims.size) {
+      for (const record of this.inflight.values()) {
+        if (!this.#claims.has(record.job.id)) {
+          started.push(record);
+          break;
+        }
+      }
+    }
+    return started;
+  }
+
   /**
    * Empties the books of a worker that is gone: the chunks it never started (by their claim cells, whatever
    * ended it), and the others, which it started or which have no cells, in the order sent.
    */
-  clear(): { unstarted: ChunkJob[]; others: ChunkJob[] } {
-    const unstarted: ChunkJob[] = [];
-    const others: ChunkJob[] = [];
+  clear(): { unstarted: ChunkRecord[]; others: ChunkRecord[] } {
+    const unstarted: ChunkRecord[] = [];
+    const others: ChunkRecord[] = [];
     for (const job of this.inflight.values()) {
-      const claimed = this.#claims.get(job.id);
+      const claimed = this.#claims.get(job.job.id);
       if (claimed && revoke(claimed.cells, claimed.index)) unstarted.push(job);
       else others.push(job);
     }

@@ -27,13 +27,14 @@ function workerSource(): { file: string | URL; eval: boolean } {
   return { file: code, eval: true };
 }
 
-function why(code: number, error: Error | undefined): string {
+function why(code: number, error: Error | undefined): Pick<WorkerExit, 'kind' | 'reason'> {
   if (error) {
-    const oom = (error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
-    return oom ? 'out of memory (maxHeapMb)' : `${error.name}: ${error.message}`;
+    if ((error as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY')
+      return { kind: 'out-of-memory', reason: 'out of memory (maxHeapMb)' };
+    return { kind: 'crash', reason: `${error.name}: ${error.message}` };
   }
-  if (code === CHANNEL_CLOSED_EXIT_CODE) return CHANNEL_CLOSED_REASON;
-  return code === 0 ? 'the worker exited' : `the worker exited with code ${code}`;
+  if (code === CHANNEL_CLOSED_EXIT_CODE) return { kind: 'channel-closed', reason: CHANNEL_CLOSED_REASON };
+  return { kind: 'exit', reason: code === 0 ? 'the worker exited' : `the worker exited with code ${code}` };
 }
 
 // A thread inherits the parent's options unless given its own list; it gets one only when something is
@@ -93,7 +94,7 @@ export function spawnThread(workerId: number, events: WorkerEvents, config: Exec
   worker.on('exit', (code) => {
     clearTimeout(grace);
     if (leftBehind) return;
-    const exit: WorkerExit = { exitCode: code, signal: null, reason: why(code, error) };
+    const exit: WorkerExit = { exitCode: code, signal: null, ...why(code, error) };
     void drained.then(() => events.exit(exit));
   });
   // terminate() cannot interrupt a system call: a thread blocked in one stays until it returns. Past a short
@@ -113,5 +114,6 @@ export function spawnThread(workerId: number, events: WorkerEvents, config: Exec
     keepAlive: (yes) => (yes ? worker.ref() : worker.unref()),
     sharesMemory: true,
     readsAnyDepth,
+    threadId: worker.threadId,
   };
 }

@@ -9,6 +9,7 @@ import {
   type Outcome,
   type OutcomeBatch,
   OutcomeKind,
+  type OutcomeTimes,
   type WireItems,
 } from '../protocol.js';
 import { isSharedView } from './shared.js';
@@ -116,16 +117,25 @@ export function decodeChunks(batch: ChunkBatch, each: (chunk: ChunkOut) => void)
 }
 
 /**
- * Puts outcomes into columns; results marked with transfer() have their buffers collected into `moved`. `ms`:
- * the time the worker spent running them.
+ * Puts outcomes into columns; results marked with transfer() have their buffers collected into `moved`.
+ * `times`: when each chunk started and how long it ran, in the order of `outcomes` (none: not measured).
  */
 export function encodeOutcomes(
   outcomes: readonly Outcome[],
   moved: TransferListItem[],
-  ms = 0,
+  times: OutcomeTimes | null = null,
 ): OutcomeBatch {
   const n = outcomes.length;
   const ids = new Float64Array(n);
+  const starts = new Float64Array(n);
+  const runs = new Float64Array(n);
+  let ms = 0;
+  if (times) {
+    for (let i = 0; i < n; i++) {
+      starts[i] = times.starts[i]!;
+      ms += runs[i] = times.runs[i]!;
+    }
+  }
   const kinds = new Uint8Array(n);
   const values: unknown[] = new Array(n);
   let capacity = 0;
@@ -155,30 +165,32 @@ export function encodeOutcomes(
       }
     }
   }
-  return { ids, kinds, values, numbers: packer.finish(), ms };
+  const copyMs = times?.copyMs ?? 0;
+  return { ids, kinds, values, numbers: packer.finish(), ms, starts, runs, copyMs, heap: times?.heap ?? 0 };
 }
 
 /**
- * Reads outcomes back out of their columns: `values` for a success, the WireError for a failure. `shared`
- * gives a SHARED outcome's results: the sender knows which chunk (and so which shared page) an id was.
+ * Reads outcomes back out of their columns: `values` for a success, the WireError for a failure, and the
+ * outcome's index in the batch (for its start and run time). `shared` gives a SHARED outcome's results: the
+ * sender knows which chunk (and so which shared page) an id was.
  */
 export function decodeOutcomes(
   batch: OutcomeBatch,
-  each: (id: number, ok: boolean, valuesOrError: ArrayLike<unknown> | WireError) => void,
+  each: (id: number, ok: boolean, valuesOrError: ArrayLike<unknown> | WireError, index: number) => void,
   shared: (id: number) => ArrayLike<unknown> = noSharedPages,
 ): void {
   const { ids, kinds, values, numbers } = batch;
   let at = 0;
   for (let i = 0; i < ids.length; i++) {
     const kind = kinds[i];
-    if (kind === OutcomeKind.ERROR) each(ids[i]!, false, values[i] as WireError);
-    else if (kind === OutcomeKind.SHARED) each(ids[i]!, true, shared(ids[i]!));
-    else if (kind === OutcomeKind.SINGLE) each(ids[i]!, true, [values[i]]);
+    if (kind === OutcomeKind.ERROR) each(ids[i]!, false, values[i] as WireError, i);
+    else if (kind === OutcomeKind.SHARED) each(ids[i]!, true, shared(ids[i]!), i);
+    else if (kind === OutcomeKind.SINGLE) each(ids[i]!, true, [values[i]], i);
     else if (kind === OutcomeKind.PACKED) {
       const n = values[i] as number;
-      each(ids[i]!, true, numbers!.subarray(at, at + n));
+      each(ids[i]!, true, numbers!.subarray(at, at + n), i);
       at += n;
-    } else each(ids[i]!, true, values[i] as unknown[]);
+    } else each(ids[i]!, true, values[i] as unknown[], i);
   }
 }
 

@@ -1,0 +1,290 @@
+// The local executor's books: one record per chunk and one per worker. Every change of a chunk's state happens
+// here, and here the events are made that stats() sums and the diagnostics channels publish.
+import { performance } from 'node:perf_hooks';
+import type { WorkerEnd } from '../errors.js';
+import type { ChunkJob, ChunkResult } from '../executor.js';
+import { chunkChannel, fnName, type WorkerEvent, workerChannel } from '../insight/channels.js';
+import { type ChunkSample, type PoolStats, Tally, type WorkerStats } from '../insight/stats.js';
+
+/**
+ * Where a chunk is: waiting in the pool, sent to a worker, running there (known once the worker says so, or
+ * its claim cell does), settled (its call has its outcome), or lost with its worker past its retries.
+ */
+export type ChunkState = 'queued' | 'sent' | 'running' | 'settled' | 'lost';
+
+/** One chunk as the local executor holds it: its job, where it is, and when it got there. */
+export interface ChunkRecord {
+  readonly job: ChunkJob;
+  state: ChunkState;
+  /** The worker it was last sent to; 0 before that. */
+  worker: number;
+  /** How many times it was sent to a worker (more than once after its worker was lost). */
+  attempts: number;
+  /** When it was queued and when last sent (ms since the epoch). */
+  readonly queuedAt: number;
+  sentAt: number;
+  /** The share of its batch's sending time (building and copying the message), in ms. */
+  copyMs: number;
+}
+
+/** Where a worker is in its life. */
+export type WorkerState = 'starting' | 'idle' | 'busy' | 'stopping';
+
+/** One worker as the ledger counts it. */
+interface WorkerBook {
+  id: number;
+  pid: number | undefined;
+  threadId: number | undefined;
+  startedAt: number;
+  chunks: number;
+  items: number;
+  failed: number;
+  busyMs: number;
+  copyMs: number;
+  heapUsed: number | undefined;
+  /** The worker this one replaced, and what ended that one. */
+  replaced: { id: number; kind: WorkerEnd; reason: string } | undefined;
+}
+
+/** A chunk's outcome as a worker reported it: when it started and how long it ran (worker clock, epoch ms). */
+export interface Ran {
+  startedAt: number;
+  runMs: number;
+}
+
+/** What the ledger tells its executor: each settled chunk's outcome, for the pool. */
+export type SettleHook = (id: number, result: ChunkResult) => void;
+
+function publish(event: WorkerEvent): void {
+  workerChannel.publish(event);
+}
+
+const NOT_RUN: Ran = { startedAt: 0, runMs: 0 };
+
+/** Wall clock in ms with sub-millisecond precision: comparable across the threads and processes of one machine. */
+export function clock(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export class Ledger {
+  readonly #settle: SettleHook;
+  readonly #pool: number;
+  readonly #workers = new Map<number, WorkerBook>();
+  readonly #tally = new Tally();
+  /** Chunks queued or in flight, by state: what stats() reports without walking them. */
+  #queued = 0;
+  #sent = 0;
+  #running = 0;
+
+  constructor(pool: number, settle: SettleHook) {
+    this.#pool = pool;
+    this.#settle = settle;
+  }
+
+  /** A chunk submitted: its record, queued. */
+  queue(job: ChunkJob): ChunkRecord {
+    this.#queued++;
+    return { job, state: 'queued', worker: 0, attempts: 0, queuedAt: clock(), sentAt: 0, copyMs: 0 };
+  }
+
+  /** A batch went to a worker, taking `copyMs` to build and send. */
+  sent(records: readonly ChunkRecord[], worker: number, copyMs: number): void {
+    const at = clock() - copyMs; // when it began to go: the worker may start it before postMessage returns
+    const share = copyMs / records.length;
+    for (const record of records) {
+      record.state = 'sent';
+      record.worker = worker;
+      record.attempts++;
+      record.sentAt = at;
+      record.copyMs += share;
+    }
+    this.#queued -= records.length;
+    this.#sent += records.length;
+    const book = this.#workers.get(worker);
+    if (book) book.copyMs += copyMs;
+  }
+
+  /** A chunk sent to a worker is known to have started there (see Slot.started). */
+  running(record: ChunkRecord): void {
+    if (record.state !== 'sent') return;
+    record.state = 'running';
+    this.#sent--;
+    this.#running++;
+  }
+
+  /** A chunk sent to a worker comes back to the queue: taken back unstarted, or to run again elsewhere. */
+  requeued(record: ChunkRecord): void {
+    if (!this.#leave(record)) return;
+    record.state = 'queued';
+    this.#queued++;
+  }
+
+  /** A chunk that went, or waited, without an outcome anyone will hear of (cancelled, or the pool ended). */
+  dropped(record: ChunkRecord): void {
+    if (this.#leave(record)) record.state = 'settled';
+  }
+
+  /** Takes a chunk out of the count of its state; false if it was settled already. */
+  #leave(record: ChunkRecord): boolean {
+    switch (record.state) {
+      case 'queued':
+        this.#queued--;
+        return true;
+      case 'sent':
+        this.#sent--;
+        return true;
+      case 'running':
+        this.#running--;
+        return true;
+      case 'settled':
+      case 'lost':
+        return false;
+      default: {
+        const never: never = record.state;
+        throw new Error(`mpool internal: unknown chunk state ${String(never)}`);
+      }
+    }
+  }
+
+  /** A chunk's outcome: reported by its worker (with when it ran), or decided by the pool (a timeout, a loss). */
+  settled(record: ChunkRecord, result: ChunkResult, ran: Ran = NOT_RUN, lost = false): void {
+    this.#leave(record);
+    record.state = lost ? 'lost' : 'settled';
+    const book = this.#workers.get(record.worker);
+    const items = record.job.items.length;
+    if (book && ran !== NOT_RUN) {
+      book.chunks++;
+      book.items += items;
+      book.busyMs += ran.runMs;
+      if (!result.ok) book.failed++;
+    }
+    const sample: ChunkSample = {
+      pool: this.#pool,
+      call: record.job.call,
+      chunk: record.job.id,
+      fn: fnName(record.job.fn),
+      items,
+      worker: record.worker,
+      attempts: record.attempts,
+      queuedAt: record.queuedAt,
+      sentAt: record.sentAt,
+      startedAt: ran.startedAt,
+      runMs: ran.runMs,
+      settledAt: clock(),
+      copyMs: record.copyMs,
+      ok: result.ok,
+      error: result.ok ? undefined : result.error,
+    };
+    this.#tally.add(sample);
+    if (chunkChannel.hasSubscribers) chunkChannel.publish(sample);
+    this.#settle(record.job.id, result);
+  }
+
+  /** Time a worker spent sending results, as it reported it. */
+  copied(worker: number, copyMs: number, heapUsed: number | undefined): void {
+    const book = this.#workers.get(worker);
+    if (!book) return;
+    book.copyMs += copyMs;
+    if (heapUsed !== undefined) book.heapUsed = heapUsed;
+  }
+
+  /** A worker started; `replaced` is the one it stands in for. */
+  workerStarted(
+    id: number,
+    pid: number | undefined,
+    threadId: number | undefined,
+    replaced?: { id: number; kind: WorkerEnd; reason: string },
+  ): void {
+    this.#workers.set(id, {
+      id,
+      pid,
+      threadId,
+      startedAt: clock(),
+      chunks: 0,
+      items: 0,
+      failed: 0,
+      busyMs: 0,
+      copyMs: 0,
+      heapUsed: undefined,
+      replaced,
+    });
+    if (workerChannel.hasSubscribers) {
+      const pool = this.#pool;
+      if (replaced) publish({ event: 'replaced', pool, ...replaced, worker: replaced.id, by: id });
+      publish({ event: 'started', pool, worker: id, pid, threadId, replaced });
+    }
+  }
+
+  /** A worker finished its initializer and takes work. */
+  workerReady(id: number): void {
+    if (workerChannel.hasSubscribers) publish({ event: 'ready', pool: this.#pool, worker: id });
+  }
+
+  /**
+   * A worker ended. `lost`: it ended without being told to (a crash, an exit, a signal, out of memory), or
+   * was stopped for a task's sake (a timeout, a cancel); otherwise the pool stopped it (close, idle, ...).
+   */
+  workerEnded(id: number, kind: WorkerEnd, reason: string, lost: boolean): void {
+    const book = this.#workers.get(id);
+    this.#workers.delete(id);
+    this.#tally.workerEnded(kind);
+    if (workerChannel.hasSubscribers) {
+      publish({
+        event: lost ? 'lost' : 'stopped',
+        pool: this.#pool,
+        worker: id,
+        pid: book?.pid,
+        threadId: book?.threadId,
+        kind,
+        reason,
+        chunks: book?.chunks ?? 0,
+        items: book?.items ?? 0,
+      });
+    }
+  }
+
+  /** Per worker, with its state as the executor tells it. */
+  workerStats(stateOf: (id: number) => WorkerState): WorkerStats[] {
+    const now = clock();
+    const out: WorkerStats[] = [];
+    for (const book of this.#workers.values()) {
+      const lifeMs = now - book.startedAt;
+      out.push({
+        id: book.id,
+        pid: book.pid,
+        threadId: book.threadId,
+        state: stateOf(book.id),
+        chunks: book.chunks,
+        items: book.items,
+        failed: book.failed,
+        busyMs: book.busyMs,
+        copyMs: book.copyMs,
+        idleMs: Math.max(0, lifeMs - book.busyMs - book.copyMs),
+        heapUsed: book.heapUsed,
+        replaced: book.replaced,
+      });
+    }
+    return out;
+  }
+
+  /** The pool as these books see it; `stateOf` gives each worker's state. */
+  stats(stateOf: (id: number) => WorkerState): Omit<PoolStats, 'runtime'> {
+    const tally = this.#tally;
+    const now = clock();
+    return {
+      workers: this.workerStats(stateOf),
+      queued: this.#queued,
+      sent: this.#sent,
+      running: this.#running,
+      done: tally.done,
+      doneItems: tally.doneItems,
+      failed: tally.failed,
+      failedItems: tally.failedItems,
+      itemsPerSecond: tally.rate(now),
+      taskMs: tally.taskMs(),
+      busyMs: tally.busyMs,
+      copyMs: tally.copyMs,
+      ended: { ...tally.ended },
+    };
+  }
+}

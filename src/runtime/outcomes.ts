@@ -1,0 +1,118 @@
+// What becomes of chunks when a worker reports (settleBatch) and when a worker is gone (settleLost): each
+// outcome goes to the ledger, which settles the chunk; a lost chunk runs elsewhere, again, or fails.
+import {
+  deserializeError,
+  type WireError,
+  type WorkerEnd,
+  type WorkerExit,
+  WorkerLostError,
+} from '../errors.js';
+import type { OutcomeBatch } from '../protocol.js';
+import { decodeOutcomes } from '../wire/codec.js';
+import { isSharedView, sharedResults } from '../wire/shared.js';
+import { hasTransfers } from '../wire/transfer.js';
+import type { ChunkRecord, Ledger } from './ledger.js';
+import type { Slot } from './slot.js';
+
+const NO_VALUES: readonly unknown[] = [];
+
+/**
+ * Settles every outcome of a batch. Returns how many items the chunks it settled held, and their function:
+ * when they were of several, the one with the most chunks (undefined when none was still known).
+ */
+export function settleBatch(
+  slot: Slot,
+  batch: OutcomeBatch,
+  ledger: Ledger,
+): { items: number; fnId: number | undefined } {
+  let items = 0;
+  let fnId: number | undefined;
+  let chunks = 0;
+  /** Chunks per function, once they differ. */
+  let mixed: Map<number, number> | undefined;
+  decodeOutcomes(
+    batch,
+    (id, ok, valuesOrError, index) => {
+      const record = slot.reported(id);
+      if (!record) return; // cancelled meanwhile
+      const { job } = record;
+      items += job.items.length;
+      fnId ??= job.fnId;
+      if (job.fnId !== fnId) mixed ??= new Map([[fnId, chunks]]);
+      if (mixed) mixed.set(job.fnId, (mixed.get(job.fnId) ?? 0) + 1);
+      chunks++;
+      ledger.settled(
+        record,
+        ok
+          ? { ok: true, values: valuesOrError as ArrayLike<unknown> }
+          : { ok: false, error: deserializeError(valuesOrError as WireError) },
+        { startedAt: batch.starts[index]!, runMs: batch.runs[index]! },
+      );
+    },
+    (id) => {
+      const sent = slot.inflight.get(id)?.job.items;
+      return sent && isSharedView(sent) ? sharedResults(sent) : NO_VALUES;
+    },
+  );
+  if (mixed) for (const [id, count] of mixed) if (count > mixed.get(fnId!)!) fnId = id;
+  return { items, fnId };
+}
+
+/**
+ * Decides the fate of the chunks a gone worker held that it may have started (`lost`; the ones its claim
+ * cells say it never started have run elsewhere already): the one it was running fails with WorkerLostError
+ * (or runs again, with retries), the others run elsewhere. Returns what ended the worker, as its chunks are
+ * told: what the pool stopped it for, else what the worker said or did.
+ */
+export function settleLost(
+  slot: Slot,
+  exit: WorkerExit,
+  lost: readonly ChunkRecord[],
+  ledger: Ledger,
+  requeue: (record: ChunkRecord) => void,
+): { kind: WorkerEnd; reason: string } {
+  const { stopped } = slot;
+  // A chunk's buffers moved with transfer() went to the lost thread: sent again, they would arrive detached
+  // (a typed array then cannot even be read there), so such a chunk fails instead of running again.
+  const runElsewhere = (record: ChunkRecord, cause?: unknown): void => {
+    if (!slot.handle.sharesMemory || !hasTransfers(record.job.items)) {
+      requeue(record);
+      return;
+    }
+    const reason = `${exit.reason}; the buffers its arguments moved with transfer() were lost with it`;
+    const error = new WorkerLostError({ ...exit, reason }, { cause });
+    ledger.settled(record, { ok: false, error }, undefined, true);
+  };
+  const lose = (record: ChunkRecord, end: WorkerExit, cause?: unknown): void => {
+    if (record.job.retries > 0) {
+      record.job.retries--;
+      runElsewhere(record, cause);
+      return;
+    }
+    ledger.settled(record, { ok: false, error: new WorkerLostError(end, { cause }) }, undefined, true);
+  };
+  let end: { kind: WorkerEnd; reason: string } = stopped ?? exit;
+  if (slot.dying) {
+    const { running, reason } = slot.dying;
+    end = reason
+      ? { kind: 'crash', reason: `the task threw outside its call: ${describe(reason)}` }
+      : exit.kind === 'channel-closed'
+        ? exit
+        : { kind: exit.kind, reason: 'the task ended the worker' };
+    for (const record of lost) {
+      if (record.job.id === running) lose(record, { ...exit, ...end }, reason ?? undefined);
+      else runElsewhere(record); // it had not started
+    }
+  } else if (!slot.ready && !stopped) {
+    // The worker died before its initializer finished, so none of its chunks ran: run them elsewhere.
+    // (Repeated self-exits end the pool, and replacements back off, so this cannot spin.)
+    for (const record of lost) runElsewhere(record);
+  } else {
+    for (const record of lost) lose(record, { ...exit, ...end });
+  }
+  return end;
+}
+
+function describe(reason: unknown): string {
+  return reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason);
+}
