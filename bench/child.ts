@@ -8,6 +8,7 @@ const CONTENDERS: Record<string, () => Promise<Contender>> = {
   mpool: async () => (await import('./contenders/mpool.js')).mpool('thread', 'dist'),
   'mpool-src': async () => (await import('./contenders/mpool.js')).mpool('thread', 'src'),
   'mpool-process': async () => (await import('./contenders/mpool.js')).mpool('process', 'dist'),
+  'mpool-observed': async () => (await import('./contenders/mpool.js')).mpool('thread', 'dist', true),
   'mpool-baseline': async () => (await import('./contenders/mpool.js')).mpool('thread', 'baseline'),
   piscina: async () => (await import('./contenders/piscina.js')).contender,
   tinypool: async () => (await import('./contenders/tinypool.js')).contender,

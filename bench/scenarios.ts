@@ -112,7 +112,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'tiny tasks (x => x + 1), each submitted on its own',
     full: { n: 20_000, chunksize: 1 },
     quick: { n: 2_000, chunksize: 1 },
-    contenders: [...MPOOL, ...PEERS, 'python'],
+    contenders: [...MPOOL, 'mpool-observed', ...PEERS, 'python'],
     note: 'mpool applyAsync, piscina/tinypool run, workerpool exec, poolifier execute, Python apply_async.',
     body: warm((n) => async (runner) => {
       const out = await oneByOne(runner, 'inc', n, (i) => i);
@@ -160,7 +160,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: "the seed's map: x => x * 2 over range(n), chunksize 1000",
     full: { n: 1_000_000, chunksize: 1000 },
     quick: { n: 100_000, chunksize: 1000 },
-    contenders: ['in-process', ...MPOOL, ...PEERS, 'python-in-process', 'python'],
+    contenders: ['in-process', ...MPOOL, 'mpool-observed', ...PEERS, 'python-in-process', 'python'],
     note:
       'mpool map; Python map_async(...).get(); in-process Array.prototype.map (Python: list(map(...))). ' +
       'Peers have no map: the list is sliced into chunks, all submitted at once, results joined in order.',
@@ -177,7 +177,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'map over large objects (~5 KB of nested fields each)',
     full: { n: 2_000, chunksize: 50 },
     quick: { n: 200, chunksize: 10 },
-    contenders: ['in-process', ...MPOOL, ...PEERS, 'python'],
+    contenders: ['in-process', ...MPOOL, 'mpool-observed', ...PEERS, 'python'],
     note: 'Each record is summarised in the worker (mpool map, Python map); peers: chunked as in map.',
     body: warm((n, p) => {
       const records = Array.from({ length: n }, (_, i) => makeRecord(i));
@@ -192,7 +192,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'imap of x => x * 2 over an infinite generator, stopped after n results',
     full: { n: 200_000, chunksize: 1 },
     quick: { n: 20_000, chunksize: 1 },
-    contenders: ['in-process', ...MPOOL, ...PEERS, 'python'],
+    contenders: ['in-process', ...MPOOL, 'mpool-observed', ...PEERS, 'python'],
     note:
       'mpool imap (default buffersize) and Python imap, both chunksize 1; peers have no streaming API: a ' +
       'bounded in-flight loop keeps at most max(16, 4 × processes) tasks unread, yielded in order.',

@@ -1,5 +1,13 @@
 // The public face of mpool: exports only.
 export { AsyncResult, type Callbacks } from './async-result.js';
+export type {
+  ApplyOptions,
+  CallOptions,
+  ImapOptions,
+  MapOptions,
+  SettledImapOptions,
+  SettledMapOptions,
+} from './call-options.js';
 export {
   AbortError,
   CallbackError,
@@ -19,14 +27,7 @@ export {
 export type { CallEvent, WorkerEvent } from './insight/channels.js';
 export type { ChunkSample, PoolStats, WorkerStats } from './insight/stats.js';
 export { cpuCount, type PoolOptions } from './options.js';
-export {
-  type ApplyOptions,
-  type CallOptions,
-  type ImapOptions,
-  type MapOptions,
-  Pool,
-  type PoolState,
-} from './pool.js';
+export { Pool, type PoolState } from './pool.js';
 export type { Progress, ProgressOptions } from './progress.js';
 export type { RedisConnectionOptions } from './redis/connection.js';
 export { isWorker, task } from './task.js';

@@ -1,10 +1,21 @@
 // Pool: Python's multiprocessing.Pool API (apply, map, imap, starmap, close/join/terminate) and its lifecycle.
-import { AsyncResult, type Callbacks, failResult } from './async-result.js';
-import { ApplyCall, Call, type CallConsumer, type CallHost, type ChunkOwner } from './call.js';
-import { defaultChunksize, isSource, PageCache, type Source } from './chunks.js';
-import { AbortError, PoolStateError, QueueFullError } from './errors.js';
-import type { ChunkResult, Executor } from './executor.js';
-import { ImapIterator } from './imap.js';
+import type { AsyncResult } from './async-result.js';
+import {
+  type AnyFn,
+  type ApplyArgs,
+  type ApplyOptions,
+  type CallOptions,
+  callOptions,
+  type ImapOptions,
+  type MapOptions,
+  resolveSettle,
+  type SettledImapOptions,
+  type SettledMapOptions,
+} from './call-options.js';
+import { Calls } from './calls.js';
+import { isSource, type Source } from './chunks.js';
+import { PoolStateError } from './errors.js';
+import type { Executor } from './executor.js';
 import { newPoolId } from './insight/channels.js';
 import type { PoolStats } from './insight/stats.js';
 import {
@@ -15,60 +26,9 @@ import {
   resolveLimits,
   resolveOptions,
 } from './options.js';
-import { createProgress, type ProgressOptions } from './progress.js';
 import type { FnRef } from './protocol.js';
 import { createExecutor } from './runtime/index.js';
 import { toFnRef } from './task.js';
-
-type AnyFn = (...args: any[]) => unknown;
-
-/** Options every call takes. */
-export interface CallOptions {
-  /** Cancels the call: queued work is dropped, running work stopped, and the result rejects with AbortError. */
-  signal?: AbortSignal | undefined;
-  /** Milliseconds each task (chunk) may run once started. @default the pool's `timeout` */
-  timeout?: number | undefined;
-  /** Times a task whose worker died is run again; the function must be idempotent. @default the pool's `retries` */
-  retries?: number | undefined;
-}
-
-export interface ApplyOptions<R> extends CallOptions, Callbacks<R> {}
-
-interface MapLikeOptions extends CallOptions, ProgressOptions {
-  /** Items per task. @default ceil(len / (4 × processes)) for arrays; adaptive for other inputs */
-  chunksize?: number | undefined;
-}
-
-export interface MapOptions<R> extends MapLikeOptions, Callbacks<R[]> {
-  /**
-   * `true`: resolve with every item's outcome, in input order, in the shape of `Promise.allSettled`: an item
-   * that throws is `{ status: 'rejected', reason }` and the rest still run. @default false
-   */
-  settle?: false | undefined;
-}
-
-/** Options of a map with `settle: true`: each item's outcome in place of the call failing at the first error. */
-export interface SettledMapOptions<R> extends MapLikeOptions, Callbacks<PromiseSettledResult<R>[]> {
-  settle: true;
-}
-
-export interface ImapOptions extends CallOptions, ProgressOptions {
-  /** Items per task. @default 1 */
-  chunksize?: number | undefined;
-  /** Most chunks in flight or finished but unread; input is read no further ahead. @default max(16, 4 × processes) */
-  buffersize?: number | undefined;
-  /** `true`: yield every item's outcome, as `Promise.allSettled` gives them; a failure does not end the iteration. @default false */
-  settle?: false | undefined;
-}
-
-/** Options of an imap with `settle: true`. */
-export interface SettledImapOptions extends Omit<ImapOptions, 'settle'> {
-  settle: true;
-}
-
-/** Arguments of `fn` as applyAsync takes them: optional only when `fn` takes none. */
-type ApplyArgs<F extends AnyFn, O> =
-  [] extends Parameters<F> ? [args?: Parameters<F>, options?: O] : [args: Parameters<F>, options?: O];
 
 export type PoolState = 'running' | 'closing' | 'closed' | 'terminated';
 
@@ -85,53 +45,25 @@ export class Pool implements AsyncDisposable {
   #state: PoolState = 'running';
   readonly #options: ResolvedPoolOptions;
   readonly #executor: Executor;
-  readonly #owners = new Map<number, ChunkOwner>();
-  /** Map-like calls in progress (they may be between chunks); applies are only counted. */
-  readonly #active = new Set<ChunkOwner>();
-  /** The imap calls among them: they read input only as their consumer reads, which join() does not wait on. */
-  readonly #streams = new Set<Call>();
-  #applies = 0;
+  readonly #calls: Calls;
   readonly #fnIds = new Map<string, number>();
   readonly #fnCache = new WeakMap<AnyFn, [number, FnRef]>();
   readonly #settledFnCache = new WeakMap<AnyFn, [number, FnRef]>();
-  #nextChunk = 1;
-  #idle: (() => void) | null = null;
   #stopped: Promise<void> | null = null;
   #joining: Promise<void> | null = null;
   #fatal: Error | null = null;
-  /** Shared pages of finished numeric maps, for the next ones (see PageCache). */
-  readonly #pages = new PageCache();
-  readonly #host: CallHost;
-  /** Calls that stopped reading input for lack of room in the queue (maxQueue), and ready() callers. */
-  readonly #waitingForRoom = new Set<Call>();
-  #readyWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
 
   constructor(options: PoolOptions = {}) {
     this.#options = resolveOptions(options);
-    const bounded = this.#options.maxQueue !== Number.POSITIVE_INFINITY;
-    const pool = newPoolId();
-    this.id = pool;
-    this.#executor = createExecutor(this.#options, {
-      pool,
-      settle: (id, result) => this.#settle(id, result),
-      fatal: (error) => this.#onFatal(error),
-      ...(bounded ? { dequeued: () => this.#roomMaybe() } : {}),
-    });
-    this.#host = {
-      pool,
-      reserve: (owner) => this.#reserve(owner),
-      submit: (job) => this.#executor.submit(job),
-      cancel: (ids, stopRunning) => {
-        for (const id of ids) this.#owners.delete(id);
-        this.#executor.cancel(ids, stopRunning);
-        if (this.#host.hasRoom !== null) this.#roomMaybe();
-      },
-      forget: (owner) => this.#forget(owner),
-      workers: () => this.processes,
-      msPerItem: (fnId) => this.#executor.msPerItem?.(fnId),
-      hasRoom: bounded ? () => this.#executor.queued < this.#options.maxQueue : null,
-      waitForRoom: (call) => this.#waitingForRoom.add(call),
-    };
+    this.id = newPoolId();
+    const resolved = this.#options;
+    this.#calls = new Calls(
+      this.id,
+      { maxQueue: resolved.maxQueue, mergeable: resolved.executor.maxtasksperchild === null },
+      (hooks) => createExecutor(resolved, hooks),
+      (error) => this.#onFatal(error),
+    );
+    this.#executor = this.#calls.executor;
   }
 
   /** This pool's id, unique in this process: the `pool` of its diagnostics channel messages. */
@@ -166,8 +98,7 @@ export class Pool implements AsyncDisposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.#executor.queued < this.#options.maxQueue) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
+    return this.#calls.ready();
   }
 
   /** Lifecycle: 'running', then 'closing' after close(), 'closed' after join(), or 'terminated'. */
@@ -198,30 +129,15 @@ export class Pool implements AsyncDisposable {
     if (!Array.isArray(args)) {
       throw new TypeError(`Expected \`args\` to be an array of arguments, got ${received(args)}`);
     }
-    const limits = this.#limits(options);
     const { signal, callback, errorCallback } = options;
-    const result = new AsyncResult<Awaited<ReturnType<F>>>(
-      undefined,
-      callback || errorCallback ? { callback, errorCallback } : undefined,
-    );
-    if (signal?.aborted) {
-      failResult(result, new AbortError(undefined, { cause: signal.reason }));
-      return result;
-    }
-    const { maxQueue } = this.#options;
-    if (maxQueue !== Number.POSITIVE_INFINITY) {
-      // Refused only if it would wait: with a worker free, even maxQueue 0 takes it.
-      const queued = this.#executor.queued;
-      if (queued + 1 > maxQueue) {
-        failResult(result, new QueueFullError(maxQueue, Math.max(0, queued)));
-        return result;
-      }
-    }
-    const owner = new ApplyCall(this.#host, result, signal, fnId, ref, args, limits);
-    this.#applies++;
-    owner.id = this.#reserve(owner);
-    this.#executor.submit(owner);
-    return result;
+    return this.#calls.apply({
+      fnId,
+      fn: ref,
+      args,
+      limits: this.#limits(options),
+      signal,
+      callbacks: callback || errorCallback ? { callback, errorCallback } : undefined,
+    });
   }
 
   /**
@@ -339,9 +255,9 @@ export class Pool implements AsyncDisposable {
     // Every join() waits on the same promise, so concurrent calls all resolve.
     this.#joining ??= (async () => {
       // Python's join() returns once the tasks sent have run, whether or not anyone reads an imap's results.
-      for (const call of this.#streams) call.cutInput(joinedError());
-      if (this.#busy()) await new Promise<void>((resolve) => (this.#idle = resolve));
-      this.#pages.clear();
+      this.#calls.cutStreams(joinedError);
+      await this.#calls.idle();
+      this.#calls.clearPages();
       this.#stopped ??= this.#executor.close();
       await this.#stopped;
       if (this.#fatal) throw this.#fatal;
@@ -362,13 +278,7 @@ export class Pool implements AsyncDisposable {
       'terminated',
       { cause: this.#fatal ?? undefined },
     );
-    for (const owner of this.#everyOwner()) owner.abort(error, false);
-    this.#waitingForRoom.clear();
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const waiter of waiters) waiter.reject(error);
-    this.#idle?.();
-    this.#pages.clear();
+    this.#calls.abortAll(error);
     this.#stopped = this.#executor.terminate();
     await this.#stopped;
   }
@@ -412,57 +322,10 @@ export class Pool implements AsyncDisposable {
     return entry;
   }
 
-  #reserve(owner: ChunkOwner): number {
-    const id = this.#nextChunk++;
-    this.#owners.set(id, owner);
-    return id;
-  }
-
-  #busy(): boolean {
-    return this.#active.size > 0 || this.#applies > 0;
-  }
-
-  #everyOwner(): Set<ChunkOwner> {
-    return new Set([...this.#active, ...this.#owners.values()]);
-  }
-
-  #settle(id: number, result: ChunkResult): void {
-    const owner = this.#owners.get(id);
-    if (!owner) return;
-    this.#owners.delete(id);
-    owner.settle(id, result);
-    if (this.#host.hasRoom !== null) this.#roomMaybe();
-  }
-
-  /** With maxQueue: wakes ready() callers and calls waiting for room, if there is some now. */
-  #roomMaybe(): void {
-    if (this.#executor.queued >= this.#options.maxQueue) return;
-    const waiters = this.#readyWaiters;
-    this.#readyWaiters = [];
-    for (const waiter of waiters) waiter.resolve();
-    if (this.#waitingForRoom.size === 0) return;
-    const calls = [...this.#waitingForRoom];
-    this.#waitingForRoom.clear();
-    for (const call of calls) call.resume();
-  }
-
-  #forget(owner: ChunkOwner): void {
-    if (owner instanceof ApplyCall) this.#applies--;
-    else {
-      this.#active.delete(owner);
-      this.#streams.delete(owner as Call);
-    }
-    if (!this.#busy() && this.#idle) {
-      const resolve = this.#idle;
-      this.#idle = null;
-      resolve();
-    }
-  }
-
   #onFatal(error: Error): void {
     if (this.#fatal || this.#state === 'terminated') return;
     this.#fatal = error;
-    for (const owner of this.#everyOwner()) owner.abort(error, false);
+    this.#calls.abortCalls(error);
     void this.terminate();
   }
 
@@ -498,106 +361,16 @@ export class Pool implements AsyncDisposable {
     const options = callOptions<MapOptions<unknown>>(arg);
     const plan = this.#plan(fn, iterable, options, star, star ? 'starmap' : 'map');
     const length = Array.isArray(iterable) ? iterable.length : undefined;
-    const progress = createProgress(options, star ? 'starmap' : 'map', plan.settle);
-    return new AsyncResult<unknown[]>(
-      (fulfil, fail) => {
-        const parts: Array<[number, ArrayLike<unknown>]> = [];
-        const consumer: CallConsumer = {
-          chunk: (_seq, base, values) => {
-            parts.push([base, values]);
-            call.release();
-          },
-          // The result fails at the first error, and the rest of the call stops: no one will see its
-          // results, and its side effects should not outlive the failure (Python runs them all, then raises).
-          chunkError: (_seq, error) => {
-            progress?.stop();
-            fail(error);
-            call.stop(true);
-          },
-          fail: (error) => {
-            progress?.stop();
-            fail(error);
-          },
-          end: (count) => {
-            const results: unknown[] = new Array(count);
-            for (const [base, values] of parts) copyInto(results, base, values);
-            parts.length = 0;
-            call.recyclePages();
-            progress?.stop();
-            fulfil(results);
-          },
-        };
-        const call = new Call(
-          this.#host,
-          {
-            ...plan,
-            chunksize:
-              plan.chunksize ??
-              (length === undefined ? 'adaptive' : defaultChunksize(length, this.processes)),
-            merge: this.#options.executor.maxtasksperchild === null && plan.timeout === null && !plan.signal,
-            pages: this.#pages,
-            window: Math.min(
-              length === undefined ? Math.max(16, 4 * this.processes) : Number.POSITIVE_INFINITY,
-              this.#executor.window ?? Number.POSITIVE_INFINITY,
-            ),
-            onProgress: progress?.update,
-          },
-          consumer,
-        );
-        this.#active.add(call);
-        call.start();
-      },
-      { callback: options.callback, errorCallback: options.errorCallback },
-    );
+    return this.#calls.collect(plan, options, length);
   }
 
   #stream(fn: unknown, iterable: unknown, arg: unknown, ordered: boolean): AsyncIterableIterator<any> {
     this.#checkRunning();
     const options = callOptions<ImapOptions>(arg);
     const plan = this.#plan(fn, iterable, options, false, ordered ? 'imap' : 'imapUnordered');
-    const buffersize =
-      options.buffersize === undefined
-        ? Math.max(16, 4 * this.processes)
-        : resolveChunksize(options.buffersize)!;
-    const progress = createProgress(options, ordered ? 'imap' : 'imapUnordered', plan.settle);
-    const iterator = new ImapIterator<unknown>(ordered, progress);
-    const call = new Call(
-      this.#host,
-      {
-        ...plan,
-        chunksize: plan.chunksize ?? 1,
-        merge: false,
-        pages: null,
-        window: buffersize,
-        onProgress: progress?.update,
-      },
-      iterator,
-    );
-    iterator.attach(call);
-    this.#active.add(call);
-    this.#streams.add(call);
-    call.start();
-    return iterator;
+    const buffersize = options.buffersize === undefined ? undefined : resolveChunksize(options.buffersize)!;
+    return this.#calls.stream(plan, buffersize, ordered, options);
   }
-}
-
-/** Copies a chunk's values into the results; numbers and plain arrays get separate, monomorphic loops. */
-function copyInto(results: unknown[], base: number, values: ArrayLike<unknown>): void {
-  if (values instanceof Float64Array) copyNumbers(results, base, values);
-  else copyValues(results, base, values);
-}
-
-// Whole numbers are stored as small integers, so an array of them is never rebuilt as one of doubles.
-function copyNumbers(results: unknown[], base: number, values: Float64Array): void {
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i]!;
-    const int = value | 0;
-    results[base + i] = int === value && (int !== 0 || Object.is(value, 0)) ? int : value;
-  }
-}
-
-function copyValues(results: unknown[], base: number, values: ArrayLike<unknown>): void {
-  for (let i = 0; i < values.length; i++) results[base + i] = values[i];
 }
 
 const NO_OPTIONS: ApplyOptions<any> = Object.freeze({});
@@ -608,16 +381,4 @@ function joinedError(): PoolStateError {
       'Read an imap to the end (or break out of it) before join().',
     'closed',
   );
-}
-
-function resolveSettle(settle: unknown): boolean {
-  if (settle === undefined || typeof settle === 'boolean') return settle === true;
-  throw new TypeError(`Expected \`settle\` to be true or false, got ${received(settle)}`);
-}
-
-function callOptions<O extends object>(arg: unknown): O {
-  if (arg === undefined || arg === null) return {} as O;
-  if (typeof arg === 'number') return { chunksize: arg } as O;
-  if (typeof arg === 'object') return arg as O;
-  throw new TypeError(`Expected a chunksize (integer >= 1) or an options object, got ${received(arg)}`);
 }

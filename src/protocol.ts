@@ -1,5 +1,5 @@
 // The messages between the pool and a worker: one tagged union per direction, data only.
-import type { WireError } from './errors.js';
+import type { WireError } from './wire/errors.js';
 
 /** How a function travels: as its source text, or by module URL and registration key (like pickle's by-name). */
 export type FnRef = (

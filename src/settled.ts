@@ -2,8 +2,9 @@
 // worker/settle.ts), in the shape of Promise.allSettled. Also used by the Redis node, which sends its local
 // pool's outcomes on as records.
 import { TOO_DEEP } from './depth.js';
-import { deserializeError, SerializationError, serializeError } from './errors.js';
+import { SerializationError } from './errors.js';
 import type { SettledRecord } from './protocol.js';
+import { deserializeError, serializeError } from './wire/errors.js';
 
 /** The records of a chunk starting at input position `base`, as Promise.allSettled gives outcomes. */
 export function fromRecords(records: ArrayLike<unknown>, base: number): PromiseSettledResult<unknown>[] {

@@ -1,7 +1,8 @@
 // Errors cross the wire keeping class, name, message, code, own fields, cause and the worker-side stack.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { deserializeError, SerializationError, serializeError, WorkerLostError } from '../src/errors.js';
+import { SerializationError, WorkerLostError } from '../src/errors.js';
+import { deserializeError, serializeError } from '../src/wire/errors.js';
 import { behave, FixtureError } from './fixtures/tasks.js';
 import { CONTEXTS, withPool } from './helpers.js';
 

@@ -7,7 +7,6 @@ import {
   receiveMessageOnPort,
   type TransferListItem,
 } from 'node:worker_threads';
-import { deserializeError, serializeError, type WireError } from '../src/errors.js';
 import type { FromWorker, ToWorker } from '../src/protocol.js';
 import { type ChunkIn, ChunkKind, type ChunkOut, Claim, type FnRef, OutcomeKind } from '../src/protocol.js';
 import { claimCells, revoke } from '../src/wire/claim.js';
@@ -18,6 +17,7 @@ import {
   encodeOutcomes,
   transferList,
 } from '../src/wire/codec.js';
+import { deserializeError, serializeError, type WireError } from '../src/wire/errors.js';
 import { sharedPage, sharedResults } from '../src/wire/shared.js';
 import { startLoop } from '../src/worker/loop.js';
 

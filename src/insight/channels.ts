@@ -102,41 +102,28 @@ export class CallTrace {
 
   /** The call delivered its results: `items` of them, `failed` of which are failures (with `settle`). */
   end(items: number, failed = 0): void {
-    if (this.#over) return;
-    this.#over = true;
-    const at = Date.now();
-    const ms = at - this.#startedAt;
-    const end: CallEvent = {
-      event: 'end',
-      pool: this.#pool,
-      call: this.#call,
-      method: this.#method,
-      fn: this.#fn,
-      at,
-      ms,
-      items,
-      failed,
-    };
-    callChannel.publish(end);
+    this.#finish({ event: 'end', items, failed });
   }
 
   /** The call failed: its first error, which its caller gets. */
   error(error: unknown): void {
+    this.#finish({ event: 'error', error });
+  }
+
+  #finish(
+    outcome: { event: 'end'; items: number; failed: number } | { event: 'error'; error: unknown },
+  ): void {
     if (this.#over) return;
     this.#over = true;
     const at = Date.now();
     const ms = at - this.#startedAt;
-    const event: CallEvent = {
-      event: 'error',
+    const { pool, call, method, fn } = {
       pool: this.#pool,
       call: this.#call,
       method: this.#method,
       fn: this.#fn,
-      at,
-      ms,
-      error,
     };
-    callChannel.publish(event);
+    callChannel.publish({ pool, call, method, fn, at, ms, ...outcome } satisfies CallEvent);
   }
 }
 

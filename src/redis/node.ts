@@ -7,12 +7,12 @@ import type { Redis } from 'ioredis';
 import { SerializationError, TaskRefusedError } from '../errors.js';
 import { Pool } from '../pool.js';
 import { toRecords } from '../settled.js';
-import { loadFn } from '../worker/load.js';
 import { bullConnection, createClient } from './client.js';
 import type { ResolvedConnection } from './connection.js';
-import { loadTaskTable, shortVersion } from './tasks.js';
+import { resolveTask } from './resolve.js';
+import { type Running, SubmitterWatch } from './submitters.js';
+import { loadTaskTable } from './tasks.js';
 import {
-  aliveKey,
   cancelChannel,
   decodeValue,
   encodeFailure,
@@ -21,7 +21,6 @@ import {
   type JobResult,
   parseJobData,
   submitterOf,
-  verify,
 } from './wire.js';
 
 type AnyFn = (...args: any[]) => unknown;
@@ -54,18 +53,6 @@ export interface WorkerNode {
   /** Settles once the node has stopped. */
   readonly stopped: Promise<void>;
 }
-
-interface Running {
-  controller: AbortController;
-  released: boolean;
-  /** The chunk's submitter (see submitterOf). */
-  submitter: string | undefined;
-}
-
-// How often a node looks for submitters that went away (see aliveKey), and how many finished chunks per
-// submitter it remembers, to remove their unread results should the submitter go.
-const ALIVE_CHECK_MS = 1000;
-const REMEMBERED_PER_SUBMITTER = 1000;
 
 export function defaultNodeName(): string {
   return `${hostname()}:${process.pid}`;
@@ -120,80 +107,13 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     skipMetasUpdate: true,
   });
   jobs.on('error', () => {});
-  const alive = new Map<string, { alive: boolean; at: number }>();
-  const finishedBy = new Map<string, string[]>();
-  const dropped = new Set<string>();
-  const isGone = async (submitter: string): Promise<boolean> => {
-    const known = alive.get(submitter);
-    if (known && Date.now() - known.at < ALIVE_CHECK_MS) return !known.alive;
-    let exists = 1;
-    try {
-      exists = await cmd.exists(aliveKey(conn.prefix, options.queue, submitter));
-    } catch {
-      // Redis unreachable: assume alive; the chunk's fate is decided once it is back.
-    }
-    alive.set(submitter, { alive: exists === 1, at: Date.now() });
-    return exists !== 1;
-  };
-  const removeJob = (jobId: string): void => {
-    void jobs.remove(jobId).catch(() => {});
-  };
-  const sweepGone = async (): Promise<void> => {
-    const submitters = new Set<string>(finishedBy.keys());
-    for (const run of running.values()) if (run.submitter) submitters.add(run.submitter);
-    for (const submitter of submitters) {
-      if (!(await isGone(submitter))) continue;
-      for (const [id, run] of running) {
-        if (run.submitter !== submitter || run.controller.signal.aborted) continue;
-        log(`chunk ${id}: stopping it, its submitter is gone`);
-        dropped.add(id);
-        run.controller.abort();
-      }
-      for (const id of finishedBy.get(submitter) ?? []) removeJob(id);
-      finishedBy.delete(submitter);
-      alive.delete(submitter);
-    }
-  };
-  const sweeper = setInterval(() => void sweepGone(), ALIVE_CHECK_MS);
-  sweeper.unref();
+  const watch = new SubmitterWatch(cmd, jobs, { prefix: conn.prefix, queue: options.queue }, running, log);
+  const { dropped } = watch;
 
   const refuse = (job: Job, err: unknown): never => {
     failed++;
     log(`chunk ${job.id} refused: ${describe(err)}`);
     throw new UnrecoverableError(encodeFailure(err));
-  };
-
-  const resolveFn = (data: JobData): AnyFn => {
-    if (data.fn.kind === 'name') {
-      const known = table.get(data.fn.name);
-      const wanted = data.fn.version;
-      if (known && wanted !== undefined && wanted !== known.version) {
-        throw new TaskRefusedError(
-          `The task \`${data.fn.name}\` differs between its submitter and this node: the submitter's module is version ` +
-            `${shortVersion(wanted)}, this node's (${known.path}) is ${shortVersion(known.version)}. ` +
-            'Run the same version of the task module on both (restart the nodes after deploying a change).',
-        );
-      }
-      if (known) return known.fn;
-      throw new TaskRefusedError(
-        `This worker node has no task named \`${data.fn.name}\`; it knows ${[...table.keys()].map((n) => `\`${n}\``).join(', ') || 'none'}. ` +
-          'Start the nodes with --tasks pointing at the module that exports it.',
-      );
-    }
-    const name = data.fn.name || 'anonymous';
-    if (!options.allowInline) {
-      throw new TaskRefusedError(
-        `This worker node refuses inline functions (\`${name}\`): it runs only the tasks of its --tasks modules. ` +
-          'Declare the function with task(import.meta.url, fn) in such a module, or start the nodes with --allow-inline and a shared MPOOL_SECRET.',
-      );
-    }
-    if (options.secret === null || !verify(options.secret, data as JobData & { fn: { kind: 'inline' } })) {
-      throw new TaskRefusedError(
-        `The inline function \`${name}\` is not signed with this node's secret, so it was refused. ` +
-          'The submitter (`secret` option or MPOOL_SECRET) and the nodes (MPOOL_SECRET) must share the same secret.',
-      );
-    }
-    return loadFn({ kind: 'inline', source: data.fn.source, name: data.fn.name }) as AnyFn;
   };
 
   const processor = async (job: Job, token?: string): Promise<JobResult> => {
@@ -203,7 +123,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     let items: unknown[];
     try {
       data = parseJobData(job.data, options.maxPayloadBytes);
-      fn = resolveFn(data);
+      fn = resolveTask(data, table, options);
       const decoded = decodeValue(data.items);
       if (!Array.isArray(decoded) && !ArrayBuffer.isView(decoded))
         throw new TaskRefusedError('The items are not a list.');
@@ -213,7 +133,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     }
     const id = String(job.id);
     const submitter = submitterOf(job.id);
-    if (submitter !== undefined && (await isGone(submitter))) {
+    if (submitter !== undefined && (await watch.isGone(submitter))) {
       dropped.add(id);
       return refuse(
         job,
@@ -246,12 +166,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
       }
       const result = encodeResult(values, options.maxPayloadBytes);
       done++;
-      if (submitter !== undefined) {
-        const finished = finishedBy.get(submitter) ?? [];
-        finished.push(id);
-        if (finished.length > REMEMBERED_PER_SUBMITTER) finished.shift();
-        finishedBy.set(submitter, finished);
-      }
+      watch.finished(submitter, id);
       if (!options.quiet) {
         log(
           `chunk ${id} done: ${items.length} item(s) of ${data.fn.name || 'anonymous'} in ${Math.round(performance.now() - started)} ms`,
@@ -330,7 +245,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
   worker.on('failed', (job) => {
     const id = job?.id;
     if (id === undefined || !dropped.delete(id)) return;
-    removeJob(id);
+    watch.removeJob(id);
   });
   worker.on('stalled', (jobId) =>
     log(`chunk ${jobId} stalled (its node stopped renewing the lock); back to the queue`),
@@ -393,7 +308,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
         pool.close();
         await pool.join();
       }
-      clearInterval(sweeper);
+      watch.stop();
       sub.disconnect();
       await jobs.close().catch(() => {});
       cmd.disconnect();

@@ -4,14 +4,12 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
 import {
   AbortError,
-  deserializeError,
   SerializationError,
-  serializeError,
   TaskRefusedError,
   TaskTimeoutError,
-  type WireError,
   WorkerLostError,
 } from '../errors.js';
+import { deserializeError, serializeError, type WireError } from '../wire/errors.js';
 
 /** How the node finds the function: an export of its task modules, or signed source. */
 export type JobFn =

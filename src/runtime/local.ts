@@ -1,13 +1,8 @@
-import {
-  deserializeError,
-  InitializerError,
-  type WorkerEnd,
-  type WorkerExit,
-  WorkerLostError,
-} from '../errors.js';
+import { InitializerError, type WorkerEnd, type WorkerExit, WorkerLostError } from '../errors.js';
 import type { ChunkJob, ChunkResult, Executor, ExecutorConfig, ExecutorHooks } from '../executor.js';
 import type { PoolStats } from '../insight/stats.js';
 import type { FromWorker } from '../protocol.js';
+import { deserializeError } from '../wire/errors.js';
 import { Backoff } from './backoff.js';
 import { Dispatcher } from './dispatch.js';
 import { Elastic } from './elastic.js';
@@ -25,7 +20,6 @@ export interface WorkerEvents {
 export type Spawn = (workerId: number, events: WorkerEvents, config: ExecutorConfig) => WorkerHandle;
 
 const START_FAILURES_BEFORE_FATAL = 3;
-const _NO_VALUES: readonly unknown[] = [];
 
 export class LocalExecutor implements Executor {
   readonly size: number;

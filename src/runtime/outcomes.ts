@@ -1,14 +1,9 @@
 // What becomes of chunks when a worker reports (settleBatch) and when a worker is gone (settleLost): each
 // outcome goes to the ledger, which settles the chunk; a lost chunk runs elsewhere, again, or fails.
-import {
-  deserializeError,
-  type WireError,
-  type WorkerEnd,
-  type WorkerExit,
-  WorkerLostError,
-} from '../errors.js';
+import { type WorkerEnd, type WorkerExit, WorkerLostError } from '../errors.js';
 import type { OutcomeBatch } from '../protocol.js';
 import { decodeOutcomes } from '../wire/codec.js';
+import { deserializeError, type WireError } from '../wire/errors.js';
 import { isSharedView, sharedResults } from '../wire/shared.js';
 import { hasTransfers } from '../wire/transfer.js';
 import type { ChunkRecord, Ledger } from './ledger.js';

@@ -5,36 +5,12 @@ import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RedisUnavailableError, WorkerLostError } from '../errors.js';
 import type { ChunkJob, ChunkResult, Executor, ExecutorHooks } from '../executor.js';
-import { chunkChannel, fnName } from '../insight/channels.js';
-import { type ChunkSample, type PoolStats, Tally } from '../insight/stats.js';
+import type { PoolStats } from '../insight/stats.js';
 import type { ResolvedRedisOptions } from '../options.js';
+import { type Entry, RedisBooks } from '../redis/books.js';
 import { bullConnection, createClient } from '../redis/client.js';
-import { encodeJob } from '../redis/encode.js';
-import {
-  aliveKey,
-  cancelChannel,
-  decodeFailure,
-  decodeResult,
-  JOB_NAME,
-  type JobData,
-} from '../redis/wire.js';
-
-interface Entry {
-  job: ChunkJob;
-  jobId: string;
-  data: JobData | null;
-  /** BullMQ has the job (its add resolved). */
-  added: boolean;
-  /** When the sweep may next look this chunk up, and how long it then waits again (doubling). */
-  nextCheck: number;
-  checkEvery: number;
-  /** Times the job vanished from Redis (a restart without persistence) and was added again. */
-  readded: number;
-  /** When it was submitted, added to Redis, and taken by a node (its 'active' event), in ms since the epoch. */
-  queuedAt: number;
-  sentAt: number;
-  startedAt: number;
-}
+import { RedisJobs } from '../redis/jobs.js';
+import { aliveKey, decodeFailure, decodeResult } from '../redis/wire.js';
 
 // Tunables. Events normally settle chunks; the sweep only looks up chunks once the event stream has been
 // quiet this long, and backs off per chunk, so a map of thousands of slow chunks costs Redis little.
@@ -43,7 +19,6 @@ const QUIET_MS = 2000;
 const MAX_CHECK_EVERY_MS = 30_000;
 const SWEEP_BATCH = 200;
 const MAX_READDS = 3;
-const KEEP = { age: 3600, count: 100_000 };
 // How often the submitter renews its heartbeat (which lives for its redisTimeout; see aliveKey).
 const HEARTBEAT_MS = 1000;
 const STOP_BUDGET_MS = 1500;
@@ -69,15 +44,10 @@ export class RedisExecutor implements Executor {
   readonly #queue: Queue;
   #events: QueueEvents | null = null;
   readonly #ready: Promise<void>;
-  readonly #entries = new Map<number, Entry>();
-  readonly #tally = new Tally();
-  /** Chunks a node has taken (their 'active' event came) and that have not settled. */
-  #running = 0;
-  #toAdd: Entry[] = [];
-  #adding = false;
-  #toRemove: string[] = [];
-  /** Cancelled jobs that may still be running: removed when they finish. */
-  readonly #zombies = new Set<string>();
+  /** Every chunk in flight, and where it is: what stats() and mpool:chunk report. */
+  readonly #entries: RedisBooks;
+  /** Adds, removes and cancels jobs. */
+  readonly #jobs: RedisJobs;
   #state: 'running' | 'closing' | 'stopped' = 'running';
   #whenIdle: (() => void) | null = null;
   #downSince: number | null = null;
@@ -91,6 +61,7 @@ export class RedisExecutor implements Executor {
     this.size = size;
     this.#options = options;
     this.#hooks = hooks;
+    this.#entries = new RedisBooks(hooks.pool);
     const conn = options.connection;
     this.#cmd = createClient(conn, 'mpool:submitter');
     // Outages are judged by the watchdog below, not by each socket error; the last one becomes its cause.
@@ -111,6 +82,16 @@ export class RedisExecutor implements Executor {
     });
     this.#queue.on('error', noop);
     this.#ready = this.#start();
+    this.#jobs = new RedisJobs({
+      queue: this.#queue,
+      cmd: this.#cmd,
+      options,
+      books: this.#entries,
+      ready: this.#ready,
+      stopped: () => this.#state === 'stopped',
+      settle: (entry, result) => this.#settle(entry, result),
+      firstCheckMs: QUIET_MS,
+    });
     this.#ready.catch(noop);
     this.#timer = setInterval(() => this.#tick(), TICK_MS);
   }
@@ -148,53 +129,22 @@ export class RedisExecutor implements Executor {
 
   /** What this submitter knows: its own chunks. The nodes' workers are theirs (see README). */
   stats(): Omit<PoolStats, 'runtime'> {
-    let queued = 0;
-    for (const entry of this.#entries.values()) if (!entry.added) queued++;
-    const tally = this.#tally;
-    return {
-      workers: [],
-      queued,
-      sent: this.#entries.size - queued - this.#running,
-      running: this.#running,
-      done: tally.done,
-      doneItems: tally.doneItems,
-      failed: tally.failed,
-      failedItems: tally.failedItems,
-      itemsPerSecond: tally.rate(Date.now()),
-      taskMs: tally.taskMs(),
-      busyMs: tally.busyMs,
-      copyMs: 0,
-      ended: {},
-    };
+    return this.#entries.stats();
   }
 
   submit(job: ChunkJob): void {
     if (this.#state === 'stopped') return;
-    const entry: Entry = {
-      job,
-      jobId: `${this.#tag}-${job.id}`,
-      data: null,
-      added: false,
-      nextCheck: Date.now() + QUIET_MS,
-      checkEvery: QUIET_MS,
-      readded: 0,
-      queuedAt: Date.now(),
-      sentAt: 0,
-      startedAt: 0,
-    };
-    this.#entries.set(job.id, entry);
-    void this.#prepare(entry);
+    const entry = this.#entries.add(job, `${this.#tag}-${job.id}`, QUIET_MS);
+    void this.#jobs.add(entry);
   }
 
   cancel(ids: ReadonlySet<number>, stopRunning: boolean): void {
     const jobIds: string[] = [];
     for (const id of ids) {
-      const entry = this.#entries.get(id);
-      if (!entry) continue;
-      this.#entries.delete(id);
-      jobIds.push(entry.jobId);
+      const entry = this.#entries.drop(id);
+      if (entry) jobIds.push(entry.jobId);
     }
-    if (jobIds.length > 0) void this.#dropJobs(jobIds, stopRunning);
+    if (jobIds.length > 0) void this.#jobs.drop(jobIds, stopRunning);
     this.#checkIdle();
   }
 
@@ -209,70 +159,17 @@ export class RedisExecutor implements Executor {
 
   async terminate(): Promise<void> {
     if (this.#state === 'stopped') return;
-    const jobIds = [...this.#entries.values()].map((entry) => entry.jobId);
-    this.#entries.clear();
-    this.#toAdd = [];
+    const jobIds = this.#entries.dropAll().map((entry) => entry.jobId);
+    this.#jobs.clear();
     this.#state = 'stopped';
     this.#whenIdle?.();
     if (jobIds.length > 0 && this.#downSince === null) {
-      await withinBudget(this.#dropJobs(jobIds, true));
+      await withinBudget(this.#jobs.drop(jobIds, true));
     }
     await this.#shutdown(true);
   }
 
-  #stopped(): boolean {
-    return this.#state === 'stopped';
-  }
-
   // ---- Submitting -----------------------------------------------------------------------------------------
-
-  async #prepare(entry: Entry): Promise<void> {
-    let data: JobData;
-    try {
-      data = await encodeJob(entry.job, this.#options);
-    } catch (error) {
-      this.#settle(entry, { ok: false, error });
-      return;
-    }
-    if (this.#entries.get(entry.job.id) !== entry) return; // cancelled meanwhile
-    entry.data = data;
-    this.#toAdd.push(entry);
-    if (!this.#adding) void this.#flushAdds();
-  }
-
-  // Adds go out in bulk (one MULTI per batch); while Redis is down they wait in ioredis' offline queue.
-  async #flushAdds(): Promise<void> {
-    this.#adding = true;
-    try {
-      await this.#ready;
-      while (this.#toAdd.length > 0 && this.#state !== 'stopped') {
-        const batch = this.#toAdd.splice(0, 500).filter((entry) => this.#entries.get(entry.job.id) === entry);
-        if (batch.length === 0) continue;
-        try {
-          await this.#queue.addBulk(
-            batch.map((entry) => ({
-              name: JOB_NAME,
-              data: entry.data,
-              opts: { jobId: entry.jobId, attempts: 1, removeOnComplete: KEEP, removeOnFail: KEEP },
-            })),
-          );
-          const now = Date.now();
-          for (const entry of batch) {
-            entry.added = true;
-            entry.sentAt = now;
-            entry.nextCheck = now + QUIET_MS;
-          }
-        } catch (error) {
-          if (this.#stopped()) return;
-          for (const entry of batch) this.#settle(entry, { ok: false, error });
-        }
-      }
-    } catch {
-      // #ready failed: only when the executor stopped while connecting
-    } finally {
-      this.#adding = false;
-    }
-  }
 
   // ---- Results --------------------------------------------------------------------------------------------
 
@@ -288,7 +185,7 @@ export class RedisExecutor implements Executor {
     const entry = this.#entryOf(jobId);
     if (!entry) {
       // A late or second result (or a cancelled chunk finishing): already settled, only tidy up.
-      if (this.#zombies.delete(jobId)) this.#remove(jobId);
+      this.#jobs.finishedZombie(jobId);
       return;
     }
     this.#settleFrom(entry, outcome);
@@ -305,44 +202,18 @@ export class RedisExecutor implements Executor {
         result = { ok: false, error };
       }
     }
-    this.#remove(entry.jobId);
+    this.#jobs.remove(entry.jobId);
     this.#settle(entry, result);
   }
 
   // A node took the chunk: from here it runs (as far as the submitter can tell: the event comes through Redis).
   #onActive(jobId: string): void {
     const entry = this.#entryOf(jobId);
-    if (entry?.startedAt !== 0) return;
-    entry.startedAt = Date.now();
-    this.#running++;
+    if (entry) this.#entries.started(entry);
   }
 
   #settle(entry: Entry, result: ChunkResult): void {
-    if (this.#entries.get(entry.job.id) !== entry) return;
-    this.#entries.delete(entry.job.id);
-    if (entry.startedAt !== 0) this.#running--;
-    const settledAt = Date.now();
-    const { job } = entry;
-    const sample: ChunkSample = {
-      pool: this.#hooks.pool,
-      call: job.call,
-      chunk: job.id,
-      fn: fnName(job.fn),
-      items: job.items.length,
-      worker: 0,
-      attempts: entry.readded + (entry.added ? 1 : 0),
-      queuedAt: entry.queuedAt,
-      sentAt: entry.sentAt,
-      startedAt: entry.startedAt,
-      // From the node taking the job to its result arriving here: the run, and a trip through Redis.
-      runMs: entry.startedAt === 0 ? 0 : settledAt - entry.startedAt,
-      settledAt,
-      copyMs: 0,
-      ok: result.ok,
-      error: result.ok ? undefined : result.error,
-    };
-    this.#tally.add(sample);
-    if (chunkChannel.hasSubscribers) chunkChannel.publish(sample);
+    if (!this.#entries.settled(entry, result)) return;
     this.#hooks.settle(entry.job.id, result);
     this.#checkIdle();
   }
@@ -352,33 +223,6 @@ export class RedisExecutor implements Executor {
     const resolve = this.#whenIdle;
     this.#whenIdle = null;
     resolve();
-  }
-
-  // Read results are removed in batches; KEEP (an hour) is only the fallback for a submitter that died.
-  #remove(jobId: string): void {
-    this.#toRemove.push(jobId);
-    if (this.#toRemove.length === 1) setTimeout(() => void this.#flushRemovals(), 50).unref();
-  }
-
-  async #flushRemovals(): Promise<void> {
-    const ids = this.#toRemove;
-    this.#toRemove = [];
-    await Promise.all(ids.map((id) => this.#queue.remove(id).catch(noop)));
-  }
-
-  async #dropJobs(jobIds: string[], stopRunning: boolean): Promise<void> {
-    try {
-      await this.#ready;
-      const removed = await Promise.all(jobIds.map((id) => this.#queue.remove(id).catch(() => 0)));
-      const running = jobIds.filter((_, i) => removed[i] !== 1);
-      for (const id of running) this.#zombies.add(id);
-      if (stopRunning && running.length > 0) {
-        const { prefix } = this.#options.connection;
-        await this.#cmd.publish(cancelChannel(prefix, this.#options.queue), JSON.stringify(running));
-      }
-    } catch {
-      // Best effort: a chunk that cannot be stopped still has its result ignored.
-    }
   }
 
   // ---- Watchdog and sweep ---------------------------------------------------------------------------------
@@ -435,7 +279,7 @@ export class RedisExecutor implements Executor {
   }
 
   #check(entry: Entry, job: Awaited<ReturnType<Queue['getJob']>>, now: number): void {
-    if (this.#entries.get(entry.job.id) !== entry || !entry.added) return;
+    if (!this.#entries.live(entry) || !entry.added) return;
     if (!job) {
       // Gone from Redis without a result: a restart without persistence, or evicted. Run it again.
       if (++entry.readded > MAX_READDS) {
@@ -450,9 +294,7 @@ export class RedisExecutor implements Executor {
         });
         return;
       }
-      entry.added = false;
-      this.#toAdd.push(entry);
-      if (!this.#adding) void this.#flushAdds();
+      this.#jobs.readd(entry);
       return;
     }
     if (job.finishedOn) {
@@ -473,7 +315,7 @@ export class RedisExecutor implements Executor {
     this.#state = 'stopped';
     clearInterval(this.#timer);
     const reachable = this.#cmd.status === 'ready';
-    if (reachable && !force) await withinBudget(this.#flushRemovals());
+    if (reachable && !force) await withinBudget(this.#jobs.flushRemovals());
     if (reachable) await withinBudget(this.#cmd.del(this.#aliveKey).catch(noop));
     // Disconnecting first fails whatever waits in ioredis' offline queue, so nothing below can hang.
     if (!reachable || force) this.#cmd.disconnect();

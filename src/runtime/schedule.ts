@@ -1,21 +1,14 @@
 // How much work each worker gets: batch sizes and prefetching, from each function's measured costs. The
 // local executor owns the workers and the messages; this decides, from what it measured, how many chunks go.
 import type { ChunkJob } from '../executor.js';
-
-// A batch holds about this much work, so per-message cost is amortised but no worker hoards the queue.
-const BATCH_TARGET_MS = 2;
-const BATCH_MAX = 1024;
-// Chunks measured shorter than this may be prefetched: a second batch sent before the first is done.
-const PREFETCH_BELOW_MS = 20;
-// A prefetched batch of chunks that run a millisecond or more each (as their worker measured it: chunks that
-// cost mostly copying are not slow in this sense) holds about this much work, so that the worker can return
-// their results together (see HOLD_SLOW_MS in worker/loop.ts) and wake the pool's thread less often: with as
-// many workers as cores, each wake-up there takes its time from a worker.
-const PREFETCH_SLOW_MS = 48;
-// To a thread, whose unstarted chunks the pool can take back, such a batch goes this deep (at most a fair
-// share): a bound on one message's size, for chunks whose arguments are large, not on balance.
-const ROBBABLE_SLOW_MS = 200;
-const SLOW_CHUNK_MS = 1;
+import {
+  BATCH_MAX,
+  BATCH_TARGET_MS,
+  PREFETCH_BELOW_MS,
+  PREFETCH_SLOW_MS,
+  ROBBABLE_SLOW_MS,
+  SLOW_CHUNK_MS,
+} from '../pace.js';
 
 /**
  * What each function costs: per chunk as the pool sees it (time between a worker's reports, copying

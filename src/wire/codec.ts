@@ -1,6 +1,5 @@
 // Batches in columns: how chunks and outcomes are packed into the messages of protocol.ts and read back.
 import type { TransferListItem } from 'node:worker_threads';
-import type { WireError } from '../errors.js';
 import {
   type ChunkBatch,
   type ChunkIn,
@@ -12,6 +11,7 @@ import {
   type OutcomeTimes,
   type WireItems,
 } from '../protocol.js';
+import type { WireError } from './errors.js';
 import { isSharedView } from './shared.js';
 import { isTransfer, unwrapTransfers } from './transfer.js';
 

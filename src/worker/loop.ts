@@ -1,9 +1,10 @@
 // The one worker-side loop, shared by every transport: load the function, run chunks in order, reply in batches.
 import { performance } from 'node:perf_hooks';
-import { serializeError, type WireError } from '../errors.js';
+import { FLUSH_AFTER_MS, HOLD_SLOW_MS, YIELD_AFTER_MS } from '../pace.js';
 import { type ChunkOut, Claim, type FnRef, type ToWorker } from '../protocol.js';
 import { claim } from '../wire/claim.js';
 import { decodeChunks } from '../wire/codec.js';
+import { serializeError, type WireError } from '../wire/errors.js';
 import { loadFn } from './load.js';
 import { Outbox } from './outbox.js';
 import type { LoopPort } from './port.js';
@@ -20,19 +21,6 @@ export interface LoopOptions {
    */
   ownsProcess?: boolean;
 }
-
-// Results are batched to cut per-task cost, but held no longer than this, so a slow or dying chunk
-// that follows fast ones cannot strand their results.
-const FLUSH_AFTER_MS = 1;
-// Results of slower chunks (a millisecond or more each) from batches the pool sent well ahead are held while
-// at least two more chunks wait here, but no longer than this: every message wakes the pool's thread, which
-// on a machine with as many workers as cores takes its time from a worker. Before the last waiting chunk
-// starts they go, so the pool can send more work while that chunk runs. About one prefetched batch's worth
-// (PREFETCH_SLOW_MS in runtime/schedule.ts).
-const HOLD_SLOW_MS = 50;
-// Chunks run back to back, and waiting work is taken between them without a turn of the event loop; after
-// this long, the loop lets the event loop turn before the next chunk, so a task's own timers still run.
-const YIELD_AFTER_MS = 50;
 
 type Chunk = ChunkOut;
 

@@ -4,9 +4,10 @@
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { TransferListItem } from 'node:worker_threads';
-import { SerializationError, serializeError, type WireError } from '../errors.js';
+import { SerializationError } from '../errors.js';
 import type { ChunkOut, FromWorker, Outcome, OutcomeBatch } from '../protocol.js';
 import { encodeOutcomes, transferList } from '../wire/codec.js';
+import { serializeError, type WireError } from '../wire/errors.js';
 import type { LoopPort } from './port.js';
 import { unsendable } from './settle.js';
 

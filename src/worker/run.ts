@@ -1,8 +1,9 @@
 // Running one chunk: load its function, call it on each item (synchronously while results are plain values),
 // and make the chunk's outcome. No messages here: the loop decides when outcomes go.
 import { findTooDeep, TOO_DEEP } from '../depth.js';
-import { SerializationError, serializeError } from '../errors.js';
+import { SerializationError } from '../errors.js';
 import type { ChunkOut, FnRef, Outcome } from '../protocol.js';
+import { serializeError } from '../wire/errors.js';
 import { isSharedView, sharedResults } from '../wire/shared.js';
 import { explainInlineError, type LoadedFn, loadFn } from './load.js';
 import { settling } from './settle.js';

@@ -2,8 +2,9 @@
 // outcome (a SettledRecord) and not its chunk's. The pool turns the records back into Promise.allSettled's shape
 // (settled.ts).
 import { tooDeep } from '../depth.js';
-import { SerializationError, serializeError } from '../errors.js';
+import { SerializationError } from '../errors.js';
 import type { SettledRecord } from '../protocol.js';
+import { serializeError } from '../wire/errors.js';
 import { isThenable } from './thenable.js';
 
 type Fn = (...args: unknown[]) => unknown;

@@ -1,10 +1,11 @@
 // One suite, two runtimes: the same Pool calls against the local pool and against Redis with two worker nodes.
 import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AbortError, Pool, type PoolOptions, TaskTimeoutError } from '../../src/index.js';
+import { AbortError, type ChunkSample, Pool, type PoolOptions, TaskTimeoutError } from '../../src/index.js';
 import { add, behave, type FixtureError, failFirst, slowSqr, sqr } from '../fixtures/tasks.js';
 import { type NodeProcess, RedisServer, SECRET, sleep, startNode } from './fixtures/harness.js';
 import { richValue } from './fixtures/tasks.js';
@@ -57,6 +58,51 @@ describe('Pool on Redis, and the same calls locally', {}, () => {
 
   for (const runtime of RUNTIMES) {
     describe(runtime.name, () => {
+      it('stats() and the mpool:chunk channel count what ran', async () => {
+        const seen: ChunkSample[] = [];
+        const onChunk = (message: unknown): void => {
+          seen.push(message as ChunkSample);
+        };
+        subscribe('mpool:chunk', onChunk);
+        try {
+          await withPool(runtime, async (pool) => {
+            const items = Array.from({ length: 20 }, (_, i) => i);
+            assert.deepEqual(
+              await pool.map(sqr, items, 2),
+              items.map((x) => x * x),
+            );
+            const stats = pool.stats();
+            assert.equal(stats.runtime, runtime.name.startsWith('redis') ? 'redis' : 'thread');
+            assert.equal(stats.done, 10);
+            assert.equal(stats.doneItems, 20);
+            assert.equal(stats.failed, 0);
+            assert.equal(stats.queued + stats.sent + stats.running, 0);
+            if (stats.runtime === 'redis') assert.deepEqual(stats.workers, []);
+            else
+              assert.equal(
+                stats.workers.reduce((n, w) => n + w.chunks, 0),
+                10,
+              );
+            assert.ok(stats.taskMs && stats.taskMs.median >= 0);
+            const mine = seen.filter((c) => c.pool === pool.id);
+            assert.equal(mine.length, 10, 'one message per chunk');
+            assert.equal(
+              mine.reduce((n, c) => n + c.items, 0),
+              20,
+            );
+            for (const c of mine) {
+              assert.ok(c.ok);
+              assert.ok(
+                c.queuedAt <= c.sentAt && c.sentAt <= c.settledAt + 1,
+                'queued, sent, settled in order',
+              );
+            }
+          });
+        } finally {
+          unsubscribe('mpool:chunk', onChunk);
+        }
+      });
+
       it('map, starmap and apply keep input order, for module and inline functions', async () => {
         await withPool(runtime, async (pool) => {
           const xs = Array.from({ length: 103 }, (_, i) => i);

@@ -1,0 +1,156 @@
+// The Redis executor's books: one entry per chunk this submitter has in flight, where each entry's state
+// changes (queued here, added to Redis, taken by a node, settled), and what stats() and mpool:chunk report.
+import type { ChunkJob, ChunkResult } from '../executor.js';
+import { chunkChannel, fnName } from '../insight/channels.js';
+import { type ChunkSample, type PoolStats, Tally } from '../insight/stats.js';
+import type { JobData } from './wire.js';
+
+export interface Entry {
+  job: ChunkJob;
+  jobId: string;
+  data: JobData | null;
+  /** BullMQ has the job (its add resolved). */
+  added: boolean;
+  /** When the sweep may next look this chunk up, and how long it then waits again (doubling). */
+  nextCheck: number;
+  checkEvery: number;
+  /** Times the job vanished from Redis (a restart without persistence) and was added again. */
+  readded: number;
+  /** When it was submitted, added to Redis, and taken by a node (its 'active' event), in ms since the epoch. */
+  queuedAt: number;
+  sentAt: number;
+  startedAt: number;
+}
+
+export class RedisBooks {
+  readonly #pool: number;
+  readonly #entries = new Map<number, Entry>();
+  readonly #tally = new Tally();
+  /** Chunks a node has taken (their 'active' event came) and that have not settled. */
+  #running = 0;
+
+  constructor(pool: number) {
+    this.#pool = pool;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  values(): IterableIterator<Entry> {
+    return this.#entries.values();
+  }
+
+  /** A chunk submitted: its entry, not yet in Redis. */
+  add(job: ChunkJob, jobId: string, firstCheck: number): Entry {
+    const now = Date.now();
+    const entry: Entry = {
+      job,
+      jobId,
+      data: null,
+      added: false,
+      nextCheck: now + firstCheck,
+      checkEvery: firstCheck,
+      readded: 0,
+      queuedAt: now,
+      sentAt: 0,
+      startedAt: 0,
+    };
+    this.#entries.set(job.id, entry);
+    return entry;
+  }
+
+  /** The entry of a chunk still in flight. */
+  get(id: number): Entry | undefined {
+    return this.#entries.get(id);
+  }
+
+  /** Whether the entry is still the one in flight for its chunk (not cancelled or settled meanwhile). */
+  live(entry: Entry): boolean {
+    return this.#entries.get(entry.job.id) === entry;
+  }
+
+  /** BullMQ has these jobs. */
+  added(entries: readonly Entry[]): void {
+    const now = Date.now();
+    for (const entry of entries) {
+      entry.added = true;
+      entry.sentAt = now;
+    }
+  }
+
+  /** A node took the chunk (as far as the submitter can tell: the event comes through Redis). */
+  started(entry: Entry): void {
+    if (entry.startedAt !== 0 || !this.live(entry)) return;
+    entry.startedAt = Date.now();
+    this.#running++;
+  }
+
+  /** A chunk leaves the books without an outcome anyone will hear of (cancelled). */
+  drop(id: number): Entry | undefined {
+    const entry = this.#entries.get(id);
+    if (!entry) return undefined;
+    this.#entries.delete(id);
+    if (entry.startedAt !== 0) this.#running--;
+    return entry;
+  }
+
+  /** Every chunk leaves the books (terminate); returns them. */
+  dropAll(): Entry[] {
+    const all = [...this.#entries.values()];
+    this.#entries.clear();
+    this.#running = 0;
+    return all;
+  }
+
+  /** A chunk's outcome: false if it had left the books already. Publishes it on mpool:chunk. */
+  settled(entry: Entry, result: ChunkResult): boolean {
+    if (!this.live(entry)) return false;
+    this.drop(entry.job.id);
+    const settledAt = Date.now();
+    const { job } = entry;
+    const sample: ChunkSample = {
+      pool: this.#pool,
+      call: job.call,
+      chunk: job.id,
+      fn: fnName(job.fn),
+      items: job.items.length,
+      worker: 0,
+      attempts: entry.readded + (entry.added ? 1 : 0),
+      queuedAt: entry.queuedAt,
+      sentAt: entry.sentAt,
+      startedAt: entry.startedAt,
+      // From the node taking the job to its result arriving here: the run, and a trip through Redis.
+      runMs: entry.startedAt === 0 ? 0 : settledAt - entry.startedAt,
+      settledAt,
+      copyMs: 0,
+      ok: result.ok,
+      error: result.ok ? undefined : result.error,
+    };
+    this.#tally.add(sample);
+    if (chunkChannel.hasSubscribers) chunkChannel.publish(sample);
+    return true;
+  }
+
+  /** What this submitter knows: its own chunks. The nodes' workers are theirs (see README). */
+  stats(): Omit<PoolStats, 'runtime'> {
+    let queued = 0;
+    for (const entry of this.#entries.values()) if (!entry.added) queued++;
+    const tally = this.#tally;
+    return {
+      workers: [],
+      queued,
+      sent: this.#entries.size - queued - this.#running,
+      running: this.#running,
+      done: tally.done,
+      doneItems: tally.doneItems,
+      failed: tally.failed,
+      failedItems: tally.failedItems,
+      itemsPerSecond: tally.rate(Date.now()),
+      taskMs: tally.taskMs(),
+      busyMs: tally.busyMs,
+      copyMs: 0,
+      ended: {},
+    };
+  }
+}

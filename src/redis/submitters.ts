@@ -1,0 +1,96 @@
+// A node's watch on the submitters whose chunks it runs: each keeps a heartbeat key alive (see aliveKey); the
+// chunks of one that went away are dropped (queued), stopped (running) and removed (finished, never to be read).
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { aliveKey } from './wire.js';
+
+// How often a node looks for submitters that went away, and how many finished chunks per submitter it
+// remembers, to remove their unread results should the submitter go.
+const ALIVE_CHECK_MS = 1000;
+const REMEMBERED_PER_SUBMITTER = 1000;
+
+/** A chunk this node runs, as the watch sees it. */
+export interface Running {
+  controller: AbortController;
+  released: boolean;
+  /** The chunk's submitter (see submitterOf). */
+  submitter: string | undefined;
+}
+
+export class SubmitterWatch {
+  readonly #cmd: Redis;
+  readonly #jobs: Queue;
+  readonly #key: (submitter: string) => string;
+  readonly #running: ReadonlyMap<string, Running>;
+  readonly #log: (line: string) => void;
+  /** Submitters' heartbeats, looked up at most once a check interval each. */
+  readonly #alive = new Map<string, { alive: boolean; at: number }>();
+  readonly #finishedBy = new Map<string, string[]>();
+  /** Chunks stopped or refused because their submitter is gone: their jobs are removed once failed. */
+  readonly dropped = new Set<string>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(
+    cmd: Redis,
+    jobs: Queue,
+    where: { prefix: string; queue: string },
+    running: ReadonlyMap<string, Running>,
+    log: (line: string) => void,
+  ) {
+    this.#cmd = cmd;
+    this.#jobs = jobs;
+    this.#key = (submitter) => aliveKey(where.prefix, where.queue, submitter);
+    this.#running = running;
+    this.#log = log;
+    this.#timer = setInterval(() => void this.#sweep(), ALIVE_CHECK_MS);
+    this.#timer.unref();
+  }
+
+  /** Whether the submitter's heartbeat has lapsed (an unreachable Redis counts as alive). */
+  async isGone(submitter: string): Promise<boolean> {
+    const known = this.#alive.get(submitter);
+    if (known && Date.now() - known.at < ALIVE_CHECK_MS) return !known.alive;
+    let exists = 1;
+    try {
+      exists = await this.#cmd.exists(this.#key(submitter));
+    } catch {
+      // Redis unreachable: assume alive; the chunk's fate is decided once it is back.
+    }
+    this.#alive.set(submitter, { alive: exists === 1, at: Date.now() });
+    return exists !== 1;
+  }
+
+  /** A chunk of this submitter finished: its result is removed should the submitter go before reading it. */
+  finished(submitter: string | undefined, jobId: string): void {
+    if (submitter === undefined) return;
+    const finished = this.#finishedBy.get(submitter) ?? [];
+    finished.push(jobId);
+    if (finished.length > REMEMBERED_PER_SUBMITTER) finished.shift();
+    this.#finishedBy.set(submitter, finished);
+  }
+
+  removeJob(jobId: string): void {
+    void this.#jobs.remove(jobId).catch(() => {});
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  async #sweep(): Promise<void> {
+    const submitters = new Set<string>(this.#finishedBy.keys());
+    for (const run of this.#running.values()) if (run.submitter) submitters.add(run.submitter);
+    for (const submitter of submitters) {
+      if (!(await this.isGone(submitter))) continue;
+      for (const [id, run] of this.#running) {
+        if (run.submitter !== submitter || run.controller.signal.aborted) continue;
+        this.#log(`chunk ${id}: stopping it, its submitter is gone`);
+        this.dropped.add(id);
+        run.controller.abort();
+      }
+      for (const id of this.#finishedBy.get(submitter) ?? []) this.removeJob(id);
+      this.#finishedBy.delete(submitter);
+      this.#alive.delete(submitter);
+    }
+  }
+}
