@@ -2,6 +2,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface PythonInfo {
@@ -73,7 +74,8 @@ function commit(): string {
 function command(argv: string[]): string {
   const args = argv.map((a) => (/^[\w./,=:-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`));
   const event = process.env.npm_lifecycle_event;
-  const direct = ['tsx', 'bench/run.ts', ...args].join(' ');
+  const script = process.argv[1] ? relative(root, process.argv[1]) : 'bench/run.ts';
+  const direct = ['tsx', script, ...args].join(' ');
   if (event === 'bench') return `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`;
   return event?.startsWith('bench') ? `npm run ${event} (${direct})` : direct;
 }

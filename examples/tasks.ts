@@ -1,4 +1,5 @@
 // Module-level tasks for the examples: workers import this module and find each task by its place in it.
+import { createHash } from 'node:crypto';
 import { task } from 'mpool';
 
 /** JavaScript has no ZeroDivisionError (5 / 0 is Infinity), so the seed's intent is spelled out. */
@@ -34,4 +35,14 @@ export const spin = task(import.meta.url, (num: number) => {
   const end = performance.now() + 10;
   while (performance.now() < end);
   return num * num;
+});
+
+/**
+ * The hash server's work: SHA-256 of a request body, then of that digest `rounds` more times (key stretching, as
+ * a password hash does), so each request costs a steady, tunable amount of CPU.
+ */
+export const hashBody = task(import.meta.url, (body: Uint8Array, rounds: number) => {
+  let digest = createHash('sha256').update(body).digest();
+  for (let i = 0; i < rounds; i++) digest = createHash('sha256').update(digest).digest();
+  return digest.toString('hex');
 });
