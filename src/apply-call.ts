@@ -2,7 +2,7 @@
 import { type AsyncResult, failResult, fulfilResult } from './async-result.js';
 import type { CallHost, ChunkOwner } from './call.js';
 import { AbortError } from './errors.js';
-import type { ChunkJob, ChunkResult } from './executor.js';
+import type { ChunkJob, ChunkResult, ChunkState } from './executor.js';
 import { type CallTrace, newCallId, traceCall } from './insight/channels.js';
 import type { FnRef } from './protocol.js';
 
@@ -22,6 +22,13 @@ export class ApplyCall implements ChunkOwner, ChunkJob {
   readonly timeout: number | null;
   retries: number;
   readonly exclusive: boolean;
+  // The chunk's record (see ChunkJob), on the apply itself: one object per task.
+  state: ChunkState = 'queued';
+  worker = 0;
+  attempts = 0;
+  queuedAt = 0;
+  sentAt = 0;
+  copyMs = 0;
   readonly #host: CallHost;
   readonly #result: AsyncResult<any>;
   readonly #signal: AbortSignal | undefined;

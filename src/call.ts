@@ -270,7 +270,24 @@ export class Call implements ChunkOwner {
     this.#inflight.set(id, { seq: this.#seq++, base, size: items.length, sentAt: performance.now() });
     this.#count += items.length;
     const exclusive = timeout !== null || this.#plan.signal !== undefined;
-    this.#host.submit({ id, call: this.id, fnId, fn, items, star, base, timeout, retries, exclusive });
+    this.#host.submit({
+      id,
+      call: this.id,
+      fnId,
+      fn,
+      items,
+      star,
+      base,
+      timeout,
+      retries,
+      exclusive,
+      state: 'queued',
+      worker: 0,
+      attempts: 0,
+      queuedAt: 0,
+      sentAt: 0,
+      copyMs: 0,
+    });
   }
 
   #maybeEnd(): void {

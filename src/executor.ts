@@ -2,6 +2,12 @@
 import type { PoolStats } from './insight/stats.js';
 import type { FnRef } from './protocol.js';
 
+/**
+ * Where a chunk is: waiting in the pool, sent to a worker, running there (known once the worker says so, or
+ * its claim cell does), settled (its call has its outcome), or lost with its worker past its retries.
+ */
+export type ChunkState = 'queued' | 'sent' | 'running' | 'settled' | 'lost';
+
 /** One chunk of a call: a few input items that a worker runs in order, as one task (Python's meaning). */
 export interface ChunkJob {
   id: number;
@@ -23,7 +29,30 @@ export interface ChunkJob {
    * stops its worker, and nothing else should be on that worker when that happens.
    */
   exclusive: boolean;
+  // The chunk's record, kept on the job itself so that each chunk costs one object. The executor that runs it
+  // owns these (locally, only runtime/ledger.ts changes them); a new job starts them at 'queued' and zeros.
+  /** Where the chunk is. */
+  state: ChunkState;
+  /** The worker it was last sent to; 0 before that. */
+  worker: number;
+  /** How many times it was sent to a worker (more than once after its worker was lost). */
+  attempts: number;
+  /** When it was queued and when last sent (ms since the epoch). */
+  queuedAt: number;
+  sentAt: number;
+  /** Its share of the time spent building and sending the batches it went in, in ms. */
+  copyMs: number;
 }
+
+/** The record fields of a new job (see ChunkJob). */
+export const NEW_RECORD = {
+  state: 'queued',
+  worker: 0,
+  attempts: 0,
+  queuedAt: 0,
+  sentAt: 0,
+  copyMs: 0,
+} as const satisfies Pick<ChunkJob, 'state' | 'worker' | 'attempts' | 'queuedAt' | 'sentAt' | 'copyMs'>;
 
 export type ChunkResult = { ok: true; values: ArrayLike<unknown> } | { ok: false; error: unknown };
 

@@ -2,7 +2,7 @@
 // back chunks a thread worker has not started (through a Pool).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ChunkJob, ChunkResult } from '../src/executor.js';
+import { type ChunkJob, type ChunkResult, NEW_RECORD } from '../src/executor.js';
 import { transfer, WorkerLostError } from '../src/index.js';
 import { resolveOptions } from '../src/options.js';
 import { createExecutor } from '../src/runtime/index.js';
@@ -19,6 +19,7 @@ const FAST = '(x) => x + 1';
 const inlineJob = (id: number, fnId: number, source: string): ChunkJob => ({
   id,
   call: 0,
+  ...NEW_RECORD,
   fnId,
   fn: { kind: 'inline', source, name: '' },
   items: [id],

@@ -1,12 +1,13 @@
 // The scheduling policy on its own: batch sizes, deep prefetch for slow chunks, and when to prefetch.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ChunkJob } from '../src/executor.js';
+import { type ChunkJob, NEW_RECORD } from '../src/executor.js';
 import { batchRoom, ChunkCosts, canPrefetch } from '../src/runtime/schedule.js';
 
 const job = (fnId: number, exclusive = false): ChunkJob => ({
   id: 1,
   call: 0,
+  ...NEW_RECORD,
   fnId,
   fn: { kind: 'inline', source: '(x) => x', name: '' },
   items: [1],

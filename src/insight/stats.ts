@@ -99,18 +99,22 @@ export class Tally {
   #second = 0;
   #firstAt = 0;
 
-  add(sample: ChunkSample): void {
-    if (sample.ok) {
+  /**
+   * A settled chunk: whether it succeeded, its items, whether a worker reported running it and for how long,
+   * its copying time, and when it settled (any clock in ms, the same one rate() is asked with).
+   */
+  add(ok: boolean, items: number, ran: boolean, runMs: number, copyMs: number, at: number): void {
+    if (ok) {
       this.done++;
-      this.doneItems += sample.items;
+      this.doneItems += items;
     } else {
       this.failed++;
-      this.failedItems += sample.items;
+      this.failedItems += items;
     }
-    this.busyMs += sample.runMs;
-    this.copyMs += sample.copyMs;
-    if (sample.startedAt > 0) this.#runs[this.#runCount++ % SAMPLES] = sample.runMs;
-    this.#count(sample.settledAt, sample.items);
+    this.busyMs += runMs;
+    this.copyMs += copyMs;
+    if (ran) this.#runs[this.#runCount++ % SAMPLES] = runMs;
+    this.#count(at, items);
   }
 
   workerEnded(kind: WorkerEnd): void {

@@ -127,7 +127,7 @@ export class RedisBooks {
       ok: result.ok,
       error: result.ok ? undefined : result.error,
     };
-    this.#tally.add(sample);
+    this.#tally.add(result.ok, sample.items, entry.startedAt !== 0, sample.runMs, 0, settledAt);
     if (chunkChannel.hasSubscribers) chunkChannel.publish(sample);
     return true;
   }

@@ -85,12 +85,12 @@ export class Dispatcher {
       for (let k = unstarted.length - 1; k >= 0 && taken.length < want; k--) {
         const id = unstarted[k]!;
         const record = victim.inflight.get(id)!;
-        if (record.job.fnId !== (taken[0] ?? record).job.fnId || !victim.revoke(id)) break;
+        if (record.fnId !== (taken[0] ?? record).fnId || !victim.revoke(id)) break;
         taken.push(record);
       }
       if (taken.length === 0) continue;
       for (let k = taken.length - 1; k >= 0; k--) this.requeue(taken[k]!);
-      this.#sendBatch(thief, taken.length, holdsResults(this.#costs, taken[0]!.job.fnId));
+      this.#sendBatch(thief, taken.length, holdsResults(this.#costs, taken[0]!.fnId));
     }
   }
 
@@ -121,15 +121,15 @@ export class Dispatcher {
       if (!head) break;
       let served = 0;
       for (const slot of this.#host.slots) {
-        if (prefetch ? this.#canPrefetch(slot, head.job, true) : slot.state === 'idle') served++;
+        if (prefetch ? this.#canPrefetch(slot, head, true) : slot.state === 'idle') served++;
       }
       for (const slot of this.#host.slots) {
         const first = this.queue.peek();
         if (!first) break;
-        const robbable = slot.handle.sharesMemory && !this.#moves.has(first.job.fnId);
-        if (prefetch ? !this.#canPrefetch(slot, first.job, robbable) : slot.state !== 'idle') continue;
+        const robbable = slot.handle.sharesMemory && !this.#moves.has(first.fnId);
+        if (prefetch ? !this.#canPrefetch(slot, first, robbable) : slot.state !== 'idle') continue;
         // An exclusive chunk's timeout counts from its start, so it waits for a worker past its initializer.
-        if (first.job.exclusive && !slot.ready) continue;
+        if (first.exclusive && !slot.ready) continue;
         const max = this.#host.config.maxtasksperchild;
         const owed = slot.owed();
         if (max !== null && slot.tasksDone + owed >= max) {
@@ -137,9 +137,9 @@ export class Dispatcher {
           continue;
         }
         const queued = robbable ? queuedAtStart : this.queue.size;
-        const ahead = prefetch || (robbable && steady(this.#costs, first.job, this.#host.size));
+        const ahead = prefetch || (robbable && steady(this.#costs, first, this.#host.size));
         const workers = this.#host.slots.size;
-        let { room, deep } = batchRoom(this.#costs, first.job, queued, workers, ahead, robbable, served);
+        let { room, deep } = batchRoom(this.#costs, first, queued, workers, ahead, robbable, served);
         if (max !== null) room = Math.min(room, max - slot.tasksDone - owed);
         this.#sendBatch(slot, room, deep);
       }
@@ -164,18 +164,16 @@ export class Dispatcher {
 
   /** `deep`: the batch goes well ahead of need (see batchRoom), so its results may be held. */
   #sendBatch(slot: Slot, room: number, deep: boolean): void {
-    const records: ChunkRecord[] = [];
-    const jobs: ChunkJob[] = [];
+    const jobs: ChunkRecord[] = [];
     while (jobs.length < room) {
-      const next = this.queue.peek()?.job;
+      const next = this.queue.peek();
       // An exclusive chunk (timeout or abortable) travels alone: its clock starts when it starts, and stopping
       // its worker stops nothing else.
       if (!next || (jobs.length > 0 && next.exclusive)) break;
       // A batch sent deep ahead was sized for its first function's chunks: it takes no others.
       if (deep && jobs.length > 0 && next.fnId !== jobs[0]!.fnId) break;
-      const record = this.queue.take()!;
-      if (!slot.handle.readsAnyDepth && this.#refusedTooDeep(record)) continue;
-      records.push(record);
+      this.queue.take();
+      if (!slot.handle.readsAnyDepth && this.#refusedTooDeep(next)) continue;
       jobs.push(next);
       if (next.exclusive) break;
     }
@@ -197,25 +195,25 @@ export class Dispatcher {
       const batch = encodeChunks(jobs, moved, slot.handle.sharesMemory, deep, cells);
       slot.handle.send({ type: 'run', fns, batch }, transferList(batch.numbers, moved));
     } catch (err) {
-      this.#sendApart(records, err);
+      this.#sendApart(jobs, err);
       return;
     }
     const now = performance.now();
-    this.#host.ledger.sent(records, slot.id, now - began);
+    this.#host.ledger.sent(jobs, slot.id, now - began);
     for (const [id] of fns) slot.knownFns.add(id);
     // A chunk whose buffers moved with transfer() left them with this thread: it could not be sent again
     // whole, so it is never taken back, and its function is no longer scheduled as if it could be.
     let movable: ((record: ChunkRecord) => boolean) | undefined;
     if (moved.length > 0) {
-      movable = (record) => !hasTransfers(record.job.items);
+      movable = (record) => !hasTransfers(record.items);
       this.#moves.add(jobs[0]!.fnId);
     }
-    slot.sent(records, cells, now, movable);
+    slot.sent(jobs, cells, now, movable);
     this.#host.dequeued();
-    const timed = records[0]!;
-    if (timed.job.exclusive) slot.timed = true;
-    if (timed.job.timeout !== null) {
-      slot.timer = after(timed.job.timeout, () => this.#timedOut(slot, timed));
+    const timed = jobs[0]!;
+    if (timed.exclusive) slot.timed = true;
+    if (timed.timeout !== null) {
+      slot.timer = after(timed.timeout, () => this.#timedOut(slot, timed));
     }
   }
 
@@ -225,7 +223,7 @@ export class Dispatcher {
    * only where the worker's reader is the limit (see WorkerHandle.readsAnyDepth).
    */
   #refusedTooDeep(record: ChunkRecord): boolean {
-    const { job } = record;
+    const job = record;
     const deep = findTooDeep(job.items);
     if (deep < 0) return false;
     const error = new SerializationError(job.base + deep, 'argument', TOO_DEEP);
@@ -235,7 +233,7 @@ export class Dispatcher {
 
   // A batch could not be cloned: fail exactly the chunks whose items cannot cross, and run the rest.
   #sendApart(records: ChunkRecord[], err: unknown): void {
-    const bad = records.map(({ job }) => findUncloneable(job.items, job.base));
+    const bad = records.map((job) => findUncloneable(job.items, job.base));
     if (bad.every((e) => e === null)) {
       // Every item clones on its own, so the message itself could not go: fail the batch rather than loop.
       for (const record of records) this.#host.ledger.settled(record, { ok: false, error: err });
@@ -251,8 +249,8 @@ export class Dispatcher {
 
   #timedOut(slot: Slot, record: ChunkRecord): void {
     // Even if the chunk was cancelled meanwhile, its worker is still running it: stop the worker all the same.
-    if (slot.inflight.delete(record.job.id)) {
-      this.#host.ledger.settled(record, { ok: false, error: new TaskTimeoutError(record.job.timeout!) });
+    if (slot.inflight.delete(record.id)) {
+      this.#host.ledger.settled(record, { ok: false, error: new TaskTimeoutError(record.timeout!) });
     }
     if (!slot.killed) this.#host.stop(slot, 'timeout', 'it was stopped because another task on it timed out');
   }

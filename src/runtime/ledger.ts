@@ -1,31 +1,13 @@
 // The local executor's books: one record per chunk and one per worker. Every change of a chunk's state happens
 // here, and here the events are made that stats() sums and the diagnostics channels publish.
-import { performance } from 'node:perf_hooks';
 import type { WorkerEnd } from '../errors.js';
-import type { ChunkJob, ChunkResult } from '../executor.js';
+import type { ChunkJob, ChunkResult, ChunkState } from '../executor.js';
 import { chunkChannel, fnName, type WorkerEvent, workerChannel } from '../insight/channels.js';
 import { type ChunkSample, type PoolStats, Tally, type WorkerStats } from '../insight/stats.js';
 
-/**
- * Where a chunk is: waiting in the pool, sent to a worker, running there (known once the worker says so, or
- * its claim cell does), settled (its call has its outcome), or lost with its worker past its retries.
- */
-export type ChunkState = 'queued' | 'sent' | 'running' | 'settled' | 'lost';
-
-/** One chunk as the local executor holds it: its job, where it is, and when it got there. */
-export interface ChunkRecord {
-  readonly job: ChunkJob;
-  state: ChunkState;
-  /** The worker it was last sent to; 0 before that. */
-  worker: number;
-  /** How many times it was sent to a worker (more than once after its worker was lost). */
-  attempts: number;
-  /** When it was queued and when last sent (ms since the epoch). */
-  readonly queuedAt: number;
-  sentAt: number;
-  /** The share of its batch's sending time (building and copying the message), in ms. */
-  copyMs: number;
-}
+/** A chunk as the ledger keeps it: its job, which carries its record (state, worker, times; see ChunkJob). */
+export type ChunkRecord = ChunkJob;
+export type { ChunkState };
 
 /** Where a worker is in its life. */
 export type WorkerState = 'starting' | 'idle' | 'busy' | 'stopping';
@@ -46,24 +28,11 @@ interface WorkerBook {
   replaced: { id: number; kind: WorkerEnd; reason: string } | undefined;
 }
 
-/** A chunk's outcome as a worker reported it: when it started and how long it ran (worker clock, epoch ms). */
-export interface Ran {
-  startedAt: number;
-  runMs: number;
-}
-
 /** What the ledger tells its executor: each settled chunk's outcome, for the pool. */
 export type SettleHook = (id: number, result: ChunkResult) => void;
 
 function publish(event: WorkerEvent): void {
   workerChannel.publish(event);
-}
-
-const NOT_RUN: Ran = { startedAt: 0, runMs: 0 };
-
-/** Wall clock in ms with sub-millisecond precision: comparable across the threads and processes of one machine. */
-export function clock(): number {
-  return performance.timeOrigin + performance.now();
 }
 
 export class Ledger {
@@ -84,12 +53,14 @@ export class Ledger {
   /** A chunk submitted: its record, queued. */
   queue(job: ChunkJob): ChunkRecord {
     this.#queued++;
-    return { job, state: 'queued', worker: 0, attempts: 0, queuedAt: clock(), sentAt: 0, copyMs: 0 };
+    job.state = 'queued';
+    job.queuedAt = Date.now();
+    return job;
   }
 
   /** A batch went to a worker, taking `copyMs` to build and send. */
   sent(records: readonly ChunkRecord[], worker: number, copyMs: number): void {
-    const at = clock() - copyMs; // when it began to go: the worker may start it before postMessage returns
+    const at = Date.now() - copyMs; // when it began to go: the worker may start it before postMessage returns
     const share = copyMs / records.length;
     for (const record of records) {
       record.state = 'sent';
@@ -146,38 +117,47 @@ export class Ledger {
     }
   }
 
-  /** A chunk's outcome: reported by its worker (with when it ran), or decided by the pool (a timeout, a loss). */
-  settled(record: ChunkRecord, result: ChunkResult, ran: Ran = NOT_RUN, lost = false): void {
+  /**
+   * A chunk's outcome: reported by its worker, with when it started (ms since the epoch) and how long it ran,
+   * or decided by the pool (a timeout, a loss; then startedAt is 0). `lost`: its worker was lost with it.
+   */
+  settled(record: ChunkRecord, result: ChunkResult, startedAt = 0, runMs = 0, lost = false): void {
     this.#leave(record);
     record.state = lost ? 'lost' : 'settled';
-    const book = this.#workers.get(record.worker);
-    const items = record.job.items.length;
-    if (book && ran !== NOT_RUN) {
-      book.chunks++;
-      book.items += items;
-      book.busyMs += ran.runMs;
-      if (!result.ok) book.failed++;
+    const items = record.items.length;
+    const now = Date.now();
+    this.#tally.add(result.ok, items, startedAt > 0, runMs, record.copyMs, now);
+    if (chunkChannel.hasSubscribers) {
+      const sample: ChunkSample = {
+        pool: this.#pool,
+        call: record.call,
+        chunk: record.id,
+        fn: fnName(record.fn),
+        items,
+        worker: record.worker,
+        attempts: record.attempts,
+        queuedAt: record.queuedAt,
+        sentAt: record.sentAt,
+        startedAt,
+        runMs,
+        settledAt: now,
+        copyMs: record.copyMs,
+        ok: result.ok,
+        error: result.ok ? undefined : result.error,
+      };
+      chunkChannel.publish(sample);
     }
-    const sample: ChunkSample = {
-      pool: this.#pool,
-      call: record.job.call,
-      chunk: record.job.id,
-      fn: fnName(record.job.fn),
-      items,
-      worker: record.worker,
-      attempts: record.attempts,
-      queuedAt: record.queuedAt,
-      sentAt: record.sentAt,
-      startedAt: ran.startedAt,
-      runMs: ran.runMs,
-      settledAt: clock(),
-      copyMs: record.copyMs,
-      ok: result.ok,
-      error: result.ok ? undefined : result.error,
-    };
-    this.#tally.add(sample);
-    if (chunkChannel.hasSubscribers) chunkChannel.publish(sample);
-    this.#settle(record.job.id, result);
+    this.#settle(record.id, result);
+  }
+
+  /** What a worker's batch of outcomes did: its chunks, their items, the failed ones and the time they ran. */
+  workerDid(worker: number, chunks: number, items: number, failed: number, busyMs: number): void {
+    const book = this.#workers.get(worker);
+    if (!book) return;
+    book.chunks += chunks;
+    book.items += items;
+    book.failed += failed;
+    book.busyMs += busyMs;
   }
 
   /** Time a worker spent sending results, as it reported it. */
@@ -199,7 +179,7 @@ export class Ledger {
       id,
       pid,
       threadId,
-      startedAt: clock(),
+      startedAt: Date.now(),
       chunks: 0,
       items: 0,
       failed: 0,
@@ -245,7 +225,7 @@ export class Ledger {
 
   /** Per worker, with its state as the executor tells it. */
   workerStats(stateOf: (id: number) => WorkerState): WorkerStats[] {
-    const now = clock();
+    const now = Date.now();
     const out: WorkerStats[] = [];
     for (const book of this.#workers.values()) {
       const lifeMs = now - book.startedAt;
@@ -270,7 +250,7 @@ export class Ledger {
   /** The pool as these books see it; `stateOf` gives each worker's state. */
   stats(stateOf: (id: number) => WorkerState): Omit<PoolStats, 'runtime'> {
     const tally = this.#tally;
-    const now = clock();
+    const now = Date.now();
     return {
       workers: this.workerStats(stateOf),
       queued: this.#queued,

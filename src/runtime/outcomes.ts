@@ -23,6 +23,8 @@ export function settleBatch(
   let items = 0;
   let fnId: number | undefined;
   let chunks = 0;
+  let failed = 0;
+  let busyMs = 0;
   /** Chunks per function, once they differ. */
   let mixed: Map<number, number> | undefined;
   decodeOutcomes(
@@ -30,25 +32,29 @@ export function settleBatch(
     (id, ok, valuesOrError, index) => {
       const record = slot.reported(id);
       if (!record) return; // cancelled meanwhile
-      const { job } = record;
+      const job = record;
       items += job.items.length;
       fnId ??= job.fnId;
       if (job.fnId !== fnId) mixed ??= new Map([[fnId, chunks]]);
       if (mixed) mixed.set(job.fnId, (mixed.get(job.fnId) ?? 0) + 1);
       chunks++;
+      if (!ok) failed++;
+      busyMs += batch.runs[index]!;
       ledger.settled(
         record,
         ok
           ? { ok: true, values: valuesOrError as ArrayLike<unknown> }
           : { ok: false, error: deserializeError(valuesOrError as WireError) },
-        { startedAt: batch.starts[index]!, runMs: batch.runs[index]! },
+        batch.starts[index]!,
+        batch.runs[index]!,
       );
     },
     (id) => {
-      const sent = slot.inflight.get(id)?.job.items;
+      const sent = slot.inflight.get(id)?.items;
       return sent && isSharedView(sent) ? sharedResults(sent) : NO_VALUES;
     },
   );
+  if (chunks > 0) ledger.workerDid(slot.id, chunks, items, failed, busyMs);
   if (mixed) for (const [id, count] of mixed) if (count > mixed.get(fnId!)!) fnId = id;
   return { items, fnId };
 }
@@ -70,21 +76,21 @@ export function settleLost(
   // A chunk's buffers moved with transfer() went to the lost thread: sent again, they would arrive detached
   // (a typed array then cannot even be read there), so such a chunk fails instead of running again.
   const runElsewhere = (record: ChunkRecord, cause?: unknown): void => {
-    if (!slot.handle.sharesMemory || !hasTransfers(record.job.items)) {
+    if (!slot.handle.sharesMemory || !hasTransfers(record.items)) {
       requeue(record);
       return;
     }
     const reason = `${exit.reason}; the buffers its arguments moved with transfer() were lost with it`;
     const error = new WorkerLostError({ ...exit, reason }, { cause });
-    ledger.settled(record, { ok: false, error }, undefined, true);
+    ledger.settled(record, { ok: false, error }, 0, 0, true);
   };
   const lose = (record: ChunkRecord, end: WorkerExit, cause?: unknown): void => {
-    if (record.job.retries > 0) {
-      record.job.retries--;
+    if (record.retries > 0) {
+      record.retries--;
       runElsewhere(record, cause);
       return;
     }
-    ledger.settled(record, { ok: false, error: new WorkerLostError(end, { cause }) }, undefined, true);
+    ledger.settled(record, { ok: false, error: new WorkerLostError(end, { cause }) }, 0, 0, true);
   };
   let end: { kind: WorkerEnd; reason: string } = stopped ?? exit;
   if (slot.dying) {
@@ -95,7 +101,7 @@ export function settleLost(
         ? exit
         : { kind: exit.kind, reason: 'the task ended the worker' };
     for (const record of lost) {
-      if (record.job.id === running) lose(record, { ...exit, ...end }, reason ?? undefined);
+      if (record.id === running) lose(record, { ...exit, ...end }, reason ?? undefined);
       else runElsewhere(record); // it had not started
     }
   } else if (!slot.ready && !stopped) {

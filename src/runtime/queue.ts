@@ -47,7 +47,7 @@ export class RunQueue {
   drop(ids: ReadonlySet<number>): ChunkRecord[] {
     const dropped: ChunkRecord[] = [];
     const keep = (record: ChunkRecord): boolean => {
-      if (!ids.has(record.job.id)) return true;
+      if (!ids.has(record.id)) return true;
       dropped.push(record);
       return false;
     };

@@ -98,8 +98,8 @@ export class Slot {
     now: number,
     movable?: (job: ChunkRecord) => boolean,
   ): void {
-    for (const job of jobs) this.inflight.set(job.job.id, job);
-    this.lastFn = jobs[0]!.job.fnId;
+    for (const job of jobs) this.inflight.set(job.id, job);
+    this.lastFn = jobs[0]!.fnId;
     if (this.batches.length === 0) this.lastAt = now;
     const sent: Sent = { owed: jobs.length };
     this.batches.push(sent);
@@ -107,7 +107,7 @@ export class Slot {
     if (!cells) return;
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!;
-      if (!movable || movable(job)) this.#claims.set(job.job.id, { cells, index: i, sent });
+      if (!movable || movable(job)) this.#claims.set(job.id, { cells, index: i, sent });
     }
   }
 
@@ -163,7 +163,7 @@ export class Slot {
     }
     if (started.length === 0 && this.inflight.size > this.#claims.size) {
       for (const record of this.inflight.values()) {
-        if (!this.#claims.has(record.job.id)) {
+        if (!this.#claims.has(record.id)) {
           started.push(record);
           break;
         }
@@ -180,7 +180,7 @@ export class Slot {
     const unstarted: ChunkRecord[] = [];
     const others: ChunkRecord[] = [];
     for (const job of this.inflight.values()) {
-      const claimed = this.#claims.get(job.job.id);
+      const claimed = this.#claims.get(job.id);
       if (claimed && revoke(claimed.cells, claimed.index)) unstarted.push(job);
       else others.push(job);
     }

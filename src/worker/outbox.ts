@@ -2,7 +2,6 @@
 // the loop flushes them as one message. A result that cannot be cloned fails alone, named by its item.
 
 import { performance } from 'node:perf_hooks';
-import { getHeapStatistics } from 'node:v8';
 import type { TransferListItem } from 'node:worker_threads';
 import { SerializationError } from '../errors.js';
 import type { ChunkOut, FromWorker, Outcome, OutcomeBatch } from '../protocol.js';
@@ -11,8 +10,11 @@ import { serializeError, type WireError } from '../wire/errors.js';
 import type { LoopPort } from './port.js';
 import { unsendable } from './settle.js';
 
-// How often the worker measures its heap for the pool's stats (a V8 call, so not on every message).
-const HEAP_EVERY_MS = 100;
+// How often the worker measures its heap for the pool's stats: a walk of V8's heap spaces, so once a second
+// at most, and not in its first second (a burst of tiny tasks at start-up does not pay for it).
+const HEAP_EVERY_MS = 1000;
+// Read once: each read of the getter is a call into Node.
+const TIME_ORIGIN = performance.timeOrigin;
 
 function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -31,7 +33,7 @@ export class Outbox {
   posted = false;
   /** Time spent building and posting messages since the last one went: told in the next one. */
   #copyMs = 0;
-  #heapAt = Number.NEGATIVE_INFINITY;
+  #heapAt = performance.now();
   readonly #bases = new Map<number, number>();
   /** Chunks of `settle: true` calls among those buffered: an unsendable result is its item's. */
   readonly #settled = new Set<number>();
@@ -48,7 +50,7 @@ export class Outbox {
   push(outcome: Outcome, started: number, ended: number): void {
     if (this.#outcomes.length === 0) this.since = ended;
     this.#outcomes.push(outcome);
-    this.#starts.push(performance.timeOrigin + started);
+    this.#starts.push(TIME_ORIGIN + started);
     this.#runs.push(ended - started);
   }
 
@@ -120,7 +122,7 @@ export class Outbox {
     let heap = 0;
     if (now - this.#heapAt >= HEAP_EVERY_MS) {
       this.#heapAt = now;
-      heap = getHeapStatistics().used_heap_size;
+      heap = process.memoryUsage().heapUsed;
     }
     const copyMs = this.#copyMs;
     this.#copyMs = 0;
