@@ -103,7 +103,7 @@ export class Outbox {
     code: number | null,
   ): { message: FromWorker; transfer: TransferListItem[] } {
     const moved: TransferListItem[] = [];
-    const batch = this.#encode(this.#outcomes, this.#starts, this.#runs, moved);
+    const batch = this.#encode(this.#outcomes, this.#starts, this.#runs, moved, performance.now());
     this.#take();
     return {
       message: { type: 'dying', running, batch, reason, code },
@@ -117,8 +117,14 @@ export class Outbox {
     this.#runs = [];
   }
 
-  #encode(outcomes: Outcome[], starts: number[], runs: number[], moved: TransferListItem[]): OutcomeBatch {
-    const now = performance.now();
+  /** `now`: performance.now(), read by the caller. */
+  #encode(
+    outcomes: Outcome[],
+    starts: number[],
+    runs: number[],
+    moved: TransferListItem[],
+    now: number,
+  ): OutcomeBatch {
     let heap = 0;
     if (now - this.#heapAt >= HEAP_EVERY_MS) {
       this.#heapAt = now;
@@ -132,7 +138,7 @@ export class Outbox {
   #send(outcomes: Outcome[], starts: number[], runs: number[]): void {
     const began = performance.now();
     const moved: TransferListItem[] = [];
-    const batch = this.#encode(outcomes, starts, runs, moved);
+    const batch = this.#encode(outcomes, starts, runs, moved, began);
     this.#port.post({ type: 'results', batch }, transferList(batch.numbers, moved));
     this.posted = this.#port.sent !== undefined;
     this.#copyMs += performance.now() - began;
