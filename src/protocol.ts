@@ -79,9 +79,9 @@ export interface OutcomeBatch {
   /** Milliseconds the worker spent running these chunks: what their items cost, without any waiting. */
   ms: number;
   /** When each chunk started, by the worker's clock in ms since the epoch (0: it did not run). */
-  starts: Float64Array;
+  starts: number[];
   /** How long each chunk ran, in ms. */
-  runs: Float64Array;
+  runs: number[];
   /** Time the worker spent building and posting its results messages since it last reported (ms). */
   copyMs: number;
   /** The worker's V8 heap in use, in bytes, when measured (now and then); 0 when not measured for this batch. */
@@ -90,8 +90,8 @@ export interface OutcomeBatch {
 
 /** What a worker measured of the chunks in an OutcomeBatch (see its fields of the same names). */
 export interface OutcomeTimes {
-  starts: ArrayLike<number>;
-  runs: ArrayLike<number>;
+  starts: number[];
+  runs: number[];
   copyMs: number;
   heap: number;
 }

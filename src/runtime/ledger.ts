@@ -150,22 +150,22 @@ export class Ledger {
     this.#settle(record.id, result);
   }
 
-  /** What a worker's batch of outcomes did: its chunks, their items, the failed ones and the time they ran. */
-  workerDid(worker: number, chunks: number, items: number, failed: number, busyMs: number): void {
+  /**
+   * What a worker's message of outcomes told: how many chunks settled, their items, the failed ones and the
+   * time they ran, the time the worker spent sending its earlier messages, and its heap when it measured it.
+   */
+  workerDid(
+    worker: number,
+    report: { chunks: number; items: number; failed: number; busyMs: number; copyMs: number; heap: number },
+  ): void {
     const book = this.#workers.get(worker);
     if (!book) return;
-    book.chunks += chunks;
-    book.items += items;
-    book.failed += failed;
-    book.busyMs += busyMs;
-  }
-
-  /** Time a worker spent sending results, as it reported it. */
-  copied(worker: number, copyMs: number, heapUsed: number | undefined): void {
-    const book = this.#workers.get(worker);
-    if (!book) return;
-    book.copyMs += copyMs;
-    if (heapUsed !== undefined) book.heapUsed = heapUsed;
+    book.chunks += report.chunks;
+    book.items += report.items;
+    book.failed += report.failed;
+    book.busyMs += report.busyMs;
+    book.copyMs += report.copyMs;
+    if (report.heap > 0) book.heapUsed = report.heap;
   }
 
   /** A worker started; `replaced` is the one it stands in for. */

@@ -202,7 +202,6 @@ export class LocalExecutor implements Executor {
         const count = message.batch.ids.length;
         slot.account(count);
         const { items, fnId } = settleBatch(slot, message.batch, this.#ledger);
-        this.#ledger.copied(slot.id, message.batch.copyMs, message.batch.heap || undefined);
         if (count > 0) this.#dispatcher.learn(slot, fnId, count, items, message.batch.ms);
         this.#afterProgress();
         return;

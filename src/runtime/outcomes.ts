@@ -54,7 +54,7 @@ export function settleBatch(
       return sent && isSharedView(sent) ? sharedResults(sent) : NO_VALUES;
     },
   );
-  if (chunks > 0) ledger.workerDid(slot.id, chunks, items, failed, busyMs);
+  ledger.workerDid(slot.id, { chunks, items, failed, busyMs, copyMs: batch.copyMs, heap: batch.heap });
   if (mixed) for (const [id, count] of mixed) if (count > mixed.get(fnId!)!) fnId = id;
   return { items, fnId };
 }

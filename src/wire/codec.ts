@@ -127,15 +127,11 @@ export function encodeOutcomes(
 ): OutcomeBatch {
   const n = outcomes.length;
   const ids = new Float64Array(n);
-  const starts = new Float64Array(n);
-  const runs = new Float64Array(n);
+  // The worker's own arrays travel as they are: small arrays of numbers clone cheaply, and no copy is made.
+  const starts = times?.starts ?? new Array<number>(n).fill(0);
+  const runs = times?.runs ?? new Array<number>(n).fill(0);
   let ms = 0;
-  if (times) {
-    for (let i = 0; i < n; i++) {
-      starts[i] = times.starts[i]!;
-      ms += runs[i] = times.runs[i]!;
-    }
-  }
+  for (let i = 0; i < n; i++) ms += runs[i]!;
   const kinds = new Uint8Array(n);
   const values: unknown[] = new Array(n);
   let capacity = 0;
