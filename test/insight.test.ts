@@ -116,7 +116,9 @@ for (const context of CONTEXTS) {
         const during = pool.stats();
         assert.equal(during.queued + during.sent + during.running + during.done, 12);
         assert.ok(during.done < 12, `${during.done} of 12 done`);
-        assert.equal(during.running, 2, 'both workers run a chunk');
+        // Each worker holds work: running, or sent and on its way (a new batch not yet claimed).
+        assert.ok(during.running >= 1 && during.running <= 2, `${during.running} running on 2 workers`);
+        assert.ok(during.running + during.sent >= 2, `${during.running} running, ${during.sent} sent`);
         assert.ok(during.workers.every((w) => w.state === 'busy'));
         await run;
         const after = pool.stats();
