@@ -27,8 +27,8 @@ export class ApplyCall implements ChunkOwner, ChunkJob {
   worker = 0;
   attempts = 0;
   queuedAt = 0;
-  sentAt = 0;
-  copyMs = 0;
+  sentAt = -1;
+  copyUs = 0;
   readonly #host: CallHost;
   readonly #result: AsyncResult<any>;
   readonly #signal: AbortSignal | undefined;

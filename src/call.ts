@@ -285,8 +285,8 @@ export class Call implements ChunkOwner {
       worker: 0,
       attempts: 0,
       queuedAt: 0,
-      sentAt: 0,
-      copyMs: 0,
+      sentAt: -1,
+      copyUs: 0,
     });
   }
 

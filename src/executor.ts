@@ -37,11 +37,14 @@ export interface ChunkJob {
   worker: number;
   /** How many times it was sent to a worker (more than once after its worker was lost). */
   attempts: number;
-  /** When it was queued and when last sent (ms since the epoch). */
+  /**
+   * When it was queued and when last sent (-1: not yet), in whole ms on the executor's clock (locally, since
+   * runtime/ledger.ts loaded): small integers, which V8 keeps in the object without a box.
+   */
   queuedAt: number;
   sentAt: number;
-  /** Its share of the time spent building and sending the batches it went in, in ms. */
-  copyMs: number;
+  /** Its share of the time spent building and sending the batches it went in, in whole microseconds. */
+  copyUs: number;
 }
 
 /** The record fields of a new job (see ChunkJob). */
@@ -50,9 +53,9 @@ export const NEW_RECORD = {
   worker: 0,
   attempts: 0,
   queuedAt: 0,
-  sentAt: 0,
-  copyMs: 0,
-} as const satisfies Pick<ChunkJob, 'state' | 'worker' | 'attempts' | 'queuedAt' | 'sentAt' | 'copyMs'>;
+  sentAt: -1,
+  copyUs: 0,
+} as const satisfies Pick<ChunkJob, 'state' | 'worker' | 'attempts' | 'queuedAt' | 'sentAt' | 'copyUs'>;
 
 export type ChunkResult = { ok: true; values: ArrayLike<unknown> } | { ok: false; error: unknown };
 

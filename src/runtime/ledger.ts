@@ -35,6 +35,10 @@ function publish(event: WorkerEvent): void {
   workerChannel.publish(event);
 }
 
+// The ledger's clock: chunks keep their times as whole ms since this moment, small integers that V8 stores in
+// the job itself; a time since the epoch would need a box per field, allocated with every task.
+const T0 = Date.now();
+
 export class Ledger {
   readonly #settle: SettleHook;
   readonly #pool: number;
@@ -54,20 +58,21 @@ export class Ledger {
   queue(job: ChunkJob): ChunkRecord {
     this.#queued++;
     job.state = 'queued';
-    job.queuedAt = Date.now();
+    job.queuedAt = Date.now() - T0;
     return job;
   }
 
   /** A batch went to a worker, taking `copyMs` to build and send. */
   sent(records: readonly ChunkRecord[], worker: number, copyMs: number): void {
-    const at = Date.now() - copyMs; // when it began to go: the worker may start it before postMessage returns
-    const share = copyMs / records.length;
+    // When it began to go: the worker may start it before postMessage returns.
+    const at = Date.now() - T0 - Math.round(copyMs);
+    const shareUs = Math.round((copyMs * 1000) / records.length);
     for (const record of records) {
       record.state = 'sent';
       record.worker = worker;
       record.attempts++;
       record.sentAt = at;
-      record.copyMs += share;
+      record.copyUs += shareUs;
     }
     this.#queued -= records.length;
     this.#sent += records.length;
@@ -126,7 +131,7 @@ export class Ledger {
     record.state = lost ? 'lost' : 'settled';
     const items = record.items.length;
     const now = Date.now();
-    this.#tally.add(result.ok, items, startedAt > 0, runMs, record.copyMs, now);
+    this.#tally.add(result.ok, items, startedAt > 0, runMs, record.copyUs / 1000, now);
     if (chunkChannel.hasSubscribers) {
       const sample: ChunkSample = {
         pool: this.#pool,
@@ -136,12 +141,12 @@ export class Ledger {
         items,
         worker: record.worker,
         attempts: record.attempts,
-        queuedAt: record.queuedAt,
-        sentAt: record.sentAt,
+        queuedAt: T0 + record.queuedAt,
+        sentAt: record.sentAt < 0 ? 0 : T0 + record.sentAt,
         startedAt,
         runMs,
         settledAt: now,
-        copyMs: record.copyMs,
+        copyMs: record.copyUs / 1000,
         ok: result.ok,
         error: result.ok ? undefined : result.error,
       };
