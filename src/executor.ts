@@ -30,7 +30,7 @@ export interface ChunkJob {
    */
   exclusive: boolean;
   // The chunk's record, kept on the job itself so that each chunk costs one object. The executor that runs it
-  // owns these (locally, only runtime/ledger.ts changes them); a new job starts them at 'queued' and zeros.
+  // owns these (locally, only runtime/ledger.ts changes them); a new job starts them at 'queued', 0, 0, 0, -1, 0.
   /** Where the chunk is. */
   state: ChunkState;
   /** The worker it was last sent to; 0 before that. */
@@ -46,16 +46,6 @@ export interface ChunkJob {
   /** Its share of the time spent building and sending the batches it went in, in whole microseconds. */
   copyUs: number;
 }
-
-/** The record fields of a new job (see ChunkJob). */
-export const NEW_RECORD = {
-  state: 'queued',
-  worker: 0,
-  attempts: 0,
-  queuedAt: 0,
-  sentAt: -1,
-  copyUs: 0,
-} as const satisfies Pick<ChunkJob, 'state' | 'worker' | 'attempts' | 'queuedAt' | 'sentAt' | 'copyUs'>;
 
 export type ChunkResult = { ok: true; values: ArrayLike<unknown> } | { ok: false; error: unknown };
 

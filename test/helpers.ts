@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ChunkJob } from '../src/executor.js';
 import { Pool, type PoolOptions } from '../src/index.js';
 import { barrier } from './fixtures/tasks.js';
 
@@ -61,3 +62,13 @@ export function countedNaturals(): { items: Generator<number>; pulled: () => num
   }
   return { items: naturals(), pulled: () => pulled };
 }
+
+/** The record fields a new chunk job starts with (see ChunkJob), for tests that build jobs by hand. */
+export const NEW_RECORD = {
+  state: 'queued',
+  worker: 0,
+  attempts: 0,
+  queuedAt: 0,
+  sentAt: -1,
+  copyUs: 0,
+} as const satisfies Pick<ChunkJob, 'state' | 'worker' | 'attempts' | 'queuedAt' | 'sentAt' | 'copyUs'>;

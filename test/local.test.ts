@@ -2,14 +2,14 @@
 // back chunks a thread worker has not started (through a Pool).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ChunkJob, type ChunkResult, NEW_RECORD } from '../src/executor.js';
+import type { ChunkJob, ChunkResult } from '../src/executor.js';
 import { transfer, WorkerLostError } from '../src/index.js';
 import { resolveOptions } from '../src/options.js';
 import { createExecutor } from '../src/runtime/index.js';
 import { LocalExecutor } from '../src/runtime/local.js';
 import { spawnThread } from '../src/runtime/thread.js';
 import { behave, busyIdentity } from './fixtures/tasks.js';
-import { withPool } from './helpers.js';
+import { NEW_RECORD, withPool } from './helpers.js';
 
 // A chunk of `slow` runs about 8 ms; one of `fast`, microseconds.
 const SLOW = '(x) => { const end = Date.now() + 8; while (Date.now() < end); return x; }';

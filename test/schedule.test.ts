@@ -1,8 +1,9 @@
 // The scheduling policy on its own: batch sizes, deep prefetch for slow chunks, and when to prefetch.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ChunkJob, NEW_RECORD } from '../src/executor.js';
+import type { ChunkJob } from '../src/executor.js';
 import { batchRoom, ChunkCosts, canPrefetch } from '../src/runtime/schedule.js';
+import { NEW_RECORD } from './helpers.js';
 
 const job = (fnId: number, exclusive = false): ChunkJob => ({
   id: 1,

@@ -117,6 +117,21 @@ export class Tally {
     this.#count(at, items);
   }
 
+  /** The pool-wide figures of stats() that these sums make; `now` on the clock add() was given. */
+  snapshot(now: number): Omit<PoolStats, 'runtime' | 'workers' | 'queued' | 'sent' | 'running'> {
+    return {
+      done: this.done,
+      doneItems: this.doneItems,
+      failed: this.failed,
+      failedItems: this.failedItems,
+      itemsPerSecond: this.rate(now),
+      taskMs: this.taskMs(),
+      busyMs: this.busyMs,
+      copyMs: this.copyMs,
+      ended: { ...this.ended },
+    };
+  }
+
   workerEnded(kind: WorkerEnd): void {
     this.ended[kind] = (this.ended[kind] ?? 0) + 1;
   }

@@ -109,26 +109,30 @@ export class RedisBooks {
     this.drop(entry.job.id);
     const settledAt = Date.now();
     const { job } = entry;
-    const sample: ChunkSample = {
-      pool: this.#pool,
-      call: job.call,
-      chunk: job.id,
-      fn: fnName(job.fn),
-      items: job.items.length,
-      worker: 0,
-      attempts: entry.readded + (entry.added ? 1 : 0),
-      queuedAt: entry.queuedAt,
-      sentAt: entry.sentAt,
-      startedAt: entry.startedAt,
-      // From the node taking the job to its result arriving here: the run, and a trip through Redis.
-      runMs: entry.startedAt === 0 ? 0 : settledAt - entry.startedAt,
-      settledAt,
-      copyMs: 0,
-      ok: result.ok,
-      error: result.ok ? undefined : result.error,
-    };
-    this.#tally.add(result.ok, sample.items, entry.startedAt !== 0, sample.runMs, 0, settledAt);
-    if (chunkChannel.hasSubscribers) chunkChannel.publish(sample);
+    const items = job.items.length;
+    // From the node taking the job to its result arriving here: the run, and a trip through Redis.
+    const runMs = entry.startedAt === 0 ? 0 : settledAt - entry.startedAt;
+    this.#tally.add(result.ok, items, entry.startedAt !== 0, runMs, 0, settledAt);
+    if (chunkChannel.hasSubscribers) {
+      const sample: ChunkSample = {
+        pool: this.#pool,
+        call: job.call,
+        chunk: job.id,
+        fn: fnName(job.fn),
+        items,
+        worker: 0,
+        attempts: entry.readded + (entry.added ? 1 : 0),
+        queuedAt: entry.queuedAt,
+        sentAt: entry.sentAt,
+        startedAt: entry.startedAt,
+        runMs,
+        settledAt,
+        copyMs: 0,
+        ok: result.ok,
+        error: result.ok ? undefined : result.error,
+      };
+      chunkChannel.publish(sample);
+    }
     return true;
   }
 
@@ -136,21 +140,12 @@ export class RedisBooks {
   stats(): Omit<PoolStats, 'runtime'> {
     let queued = 0;
     for (const entry of this.#entries.values()) if (!entry.added) queued++;
-    const tally = this.#tally;
     return {
       workers: [],
       queued,
       sent: this.#entries.size - queued - this.#running,
       running: this.#running,
-      done: tally.done,
-      doneItems: tally.doneItems,
-      failed: tally.failed,
-      failedItems: tally.failedItems,
-      itemsPerSecond: tally.rate(Date.now()),
-      taskMs: tally.taskMs(),
-      busyMs: tally.busyMs,
-      copyMs: 0,
-      ended: {},
+      ...this.#tally.snapshot(Date.now()),
     };
   }
 }

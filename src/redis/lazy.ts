@@ -1,7 +1,7 @@
 // Keeps bullmq and ioredis unloaded for local pools: the Redis executor is imported on first use, and calls
 // made meanwhile are replayed in order once it is there.
 import type { ChunkJob, Executor, ExecutorHooks } from '../executor.js';
-import type { PoolStats } from '../insight/stats.js';
+import { type PoolStats, Tally } from '../insight/stats.js';
 import type { ResolvedRedisOptions } from '../options.js';
 
 type Call = (executor: Executor) => unknown;
@@ -63,21 +63,8 @@ export class LazyRedisExecutor implements Executor {
 
   stats(): Omit<PoolStats, 'runtime'> {
     if (this.#executor) return this.#executor.stats();
-    return {
-      workers: [],
-      queued: this.#early,
-      sent: 0,
-      running: 0,
-      done: 0,
-      doneItems: 0,
-      failed: 0,
-      failedItems: 0,
-      itemsPerSecond: 0,
-      taskMs: null,
-      busyMs: 0,
-      copyMs: 0,
-      ended: {},
-    };
+    // Not connected yet: what it was given, and none of it done.
+    return { workers: [], queued: this.#early, sent: 0, running: 0, ...new Tally().snapshot(Date.now()) };
   }
 
   submit(job: ChunkJob): void {

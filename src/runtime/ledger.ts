@@ -1,13 +1,12 @@
 // The local executor's books: one record per chunk and one per worker. Every change of a chunk's state happens
 // here, and here the events are made that stats() sums and the diagnostics channels publish.
 import type { WorkerEnd } from '../errors.js';
-import type { ChunkJob, ChunkResult, ChunkState } from '../executor.js';
+import type { ChunkJob, ChunkResult } from '../executor.js';
 import { chunkChannel, fnName, type WorkerEvent, workerChannel } from '../insight/channels.js';
 import { type ChunkSample, type PoolStats, Tally, type WorkerStats } from '../insight/stats.js';
 
 /** A chunk as the ledger keeps it: its job, which carries its record (state, worker, times; see ChunkJob). */
 export type ChunkRecord = ChunkJob;
-export type { ChunkState };
 
 /** Where a worker is in its life. */
 export type WorkerState = 'starting' | 'idle' | 'busy' | 'stopping';
@@ -229,7 +228,7 @@ export class Ledger {
   }
 
   /** Per worker, with its state as the executor tells it. */
-  workerStats(stateOf: (id: number) => WorkerState): WorkerStats[] {
+  #workerStats(stateOf: (id: number) => WorkerState): WorkerStats[] {
     const now = Date.now();
     const out: WorkerStats[] = [];
     for (const book of this.#workers.values()) {
@@ -254,22 +253,12 @@ export class Ledger {
 
   /** The pool as these books see it; `stateOf` gives each worker's state. */
   stats(stateOf: (id: number) => WorkerState): Omit<PoolStats, 'runtime'> {
-    const tally = this.#tally;
-    const now = Date.now();
     return {
-      workers: this.workerStats(stateOf),
+      workers: this.#workerStats(stateOf),
       queued: this.#queued,
       sent: this.#sent,
       running: this.#running,
-      done: tally.done,
-      doneItems: tally.doneItems,
-      failed: tally.failed,
-      failedItems: tally.failedItems,
-      itemsPerSecond: tally.rate(now),
-      taskMs: tally.taskMs(),
-      busyMs: tally.busyMs,
-      copyMs: tally.copyMs,
-      ended: { ...tally.ended },
+      ...this.#tally.snapshot(Date.now()),
     };
   }
 }
