@@ -1,7 +1,15 @@
 // One map-like call in flight: reads its input lazily, feeds chunks within a window, and reports each result.
 // (pool.ts holds the Python-facing API; this holds the feeding engine that map, starmap and imap share.)
 import { performance } from 'node:perf_hooks';
-import { AdaptiveChunksize, ChunkReader, mergedChunksize, type PageCache, type Source } from './chunks.js';
+import {
+  AdaptiveChunksize,
+  ChunkReader,
+  COLUMN_PAGE,
+  mergedChunksize,
+  PAGES_AHEAD,
+  type PageCache,
+  type Source,
+} from './chunks.js';
 import { AbortError } from './errors.js';
 import type { ChunkJob, ChunkResult } from './executor.js';
 import { type CallTrace, newCallId, traceCall } from './insight/channels.js';
@@ -56,7 +64,10 @@ export interface CallPlan {
    * maxtasksperchild (which counts chunks), a timeout or a signal (which act on one chunk).
    */
   merge: boolean;
-  /** Where a numeric input's shared pages come from; map gives them back once it has its results. */
+  /**
+   * Where a numeric input's shared pages come from, for a consumer that copies each chunk's values out before
+   * chunk() returns (map): a page goes back as soon as its chunks are copied out, for the next chunks.
+   */
   pages: PageCache | null;
   /** Most chunks submitted but not yet consumed. Bounds read-ahead and memory. */
   window: number;
@@ -76,6 +87,7 @@ interface InFlight {
   base: number;
   size: number;
   sentAt: number;
+  job: ChunkJob;
 }
 
 export class Call implements ChunkOwner {
@@ -93,6 +105,8 @@ export class Call implements ChunkOwner {
   /** Items that failed, with `settle: true` (otherwise the first failure ends the call). */
   #failed = 0;
   #reading = false;
+  /** A synchronous read paused for the dispatch of what it read so far (see #feed). */
+  #feedQueued = false;
   #finished = false;
   #inputError: { error: unknown } | null = null;
   /** The total last given to onProgress: undefined until the input's length is known. */
@@ -164,6 +178,8 @@ export class Call implements ChunkOwner {
     this.#progressTotal = this.#reader.done ? this.#count : this.#reader.length;
     this.#plan.onProgress?.(this.#done, this.#progressTotal, this.#failed);
     this.#consumer.chunk(info.seq, info.base, result.values);
+    // A worker may still write where a chunk went more than once or failed as a whole: its page is not reused.
+    if (this.#plan.pages) this.#reader.release(info.job.items, chunkResult.ok && info.job.attempts <= 1);
     this.#feed();
   }
 
@@ -214,6 +230,8 @@ export class Call implements ChunkOwner {
   #room(): boolean {
     if (this.#finished || this.#reader.done || this.#inflight.size + this.#held >= this.#plan.window)
       return false;
+    // A numeric map reads at most a few pages ahead of the results it has copied out (see PAGES_AHEAD).
+    if (this.#reader.pagesAhead >= Math.max(PAGES_AHEAD, 2 * this.#host.workers())) return false;
     const hasRoom = this.#host.hasRoom;
     if (hasRoom === null || hasRoom()) return true;
     // The pool is full (maxQueue): read no more input until it has room.
@@ -234,7 +252,17 @@ export class Call implements ChunkOwner {
     if (this.#reading) return;
     if (this.#reader.synchronous) {
       try {
-        while (this.#room()) this.#submit(this.#reader.readSync(this.#size()));
+        let read = 0;
+        while (this.#room()) {
+          // A long numeric input goes out a page at a time: the workers start on the first while the rest is read.
+          if (read >= COLUMN_PAGE && this.#reader.numeric) {
+            this.#feedLater();
+            return;
+          }
+          const items = this.#reader.readSync(this.#size());
+          read += items.length;
+          this.#submit(items);
+        }
       } catch (err) {
         this.#inputFailed(err);
       }
@@ -242,6 +270,15 @@ export class Call implements ChunkOwner {
       return;
     }
     void this.#feedAsync();
+  }
+
+  #feedLater(): void {
+    if (this.#feedQueued) return;
+    this.#feedQueued = true;
+    setImmediate(() => {
+      this.#feedQueued = false;
+      this.#feed();
+    });
   }
 
   async #feedAsync(): Promise<void> {
@@ -267,10 +304,8 @@ export class Call implements ChunkOwner {
     const { fn, fnId, star, timeout, retries } = this.#plan;
     const base = this.#count;
     const id = this.#host.reserve(this);
-    this.#inflight.set(id, { seq: this.#seq++, base, size: items.length, sentAt: performance.now() });
-    this.#count += items.length;
     const exclusive = timeout !== null || this.#plan.signal !== undefined;
-    this.#host.submit({
+    const job: ChunkJob = {
       id,
       call: this.id,
       fnId,
@@ -287,7 +322,10 @@ export class Call implements ChunkOwner {
       queuedAt: 0,
       sentAt: -1,
       copyUs: 0,
-    });
+    };
+    this.#inflight.set(id, { seq: this.#seq++, base, size: items.length, sentAt: performance.now(), job });
+    this.#count += items.length;
+    this.#host.submit(job);
   }
 
   #maybeEnd(): void {

@@ -118,10 +118,14 @@ export class Calls {
     const processes = this.#executor.size;
     return new AsyncResult<unknown[]>(
       (fulfil, fail) => {
+        // Each chunk's values are copied into the results as they come, so that its shared page can take the
+        // next chunks (only arrays are read into pages: an input of unknown length keeps its parts to the end).
+        let results: unknown[] | null = null;
         const parts: Array<[number, ArrayLike<unknown>]> = [];
         const consumer: CallConsumer = {
           chunk: (_seq, base, values) => {
-            parts.push([base, values]);
+            if (length !== undefined) copyInto((results ??= new Array(length)), base, values);
+            else parts.push([base, values]);
             call.release();
           },
           // The result fails at the first error, and the rest of the call stops: no one will see its
@@ -136,7 +140,9 @@ export class Calls {
             fail(error);
           },
           end: (count) => {
-            const results: unknown[] = new Array(count);
+            results ??= new Array(count);
+            // An input array the caller lengthened or shortened meanwhile: the results are what was read.
+            if (results.length !== count) results.length = count;
             for (const [base, values] of parts) copyInto(results, base, values);
             parts.length = 0;
             call.recyclePages();

@@ -41,12 +41,16 @@ export function isSource(value: unknown): value is Source<unknown> {
   );
 }
 
-// Items per page of a numeric input's column (8 MiB of items, and as much again for results).
-const COLUMN_PAGE = 1 << 20;
+// Items per page of a numeric input's column (1 MiB of items, and as much again for results).
+export const COLUMN_PAGE = 1 << 17;
 // Inputs from this many numbers on get whole pages, which a later map of any size up to a page can reuse.
-const FULL_PAGE_FROM = 1 << 16;
-// Free pages a pool keeps for its next maps (each 16 MiB of address space at most).
-const KEEP_PAGES = 2;
+const FULL_PAGE_FROM = 1 << 14;
+// Pages a map reads ahead of the results it has copied out: a bigger input goes round these pages again, so
+// its memory is written fresh once (page faults cost about as much as reading the numbers in) and stays
+// this size however long the input.
+export const PAGES_AHEAD = 4;
+// Free pages a pool keeps for its next maps (each 2 MiB, unless one chunk needed more).
+const KEEP_PAGES = PAGES_AHEAD;
 
 /**
  * The shared pages of a pool's numeric maps, kept once a map is done with them so that the next map reuses
@@ -104,8 +108,12 @@ export class ChunkReader<T> {
   #column: Float64Array | null = null;
   #columnAt = 0;
   readonly #pages: PageCache | null;
-  /** Pages taken from #pages, to give back with recycle(). */
-  readonly #taken: SharedArrayBuffer[] = [];
+  /**
+   * Pages taken from #pages and not yet given back, each with how many of its chunks have results not yet
+   * copied out (see release): a page goes back to the cache, for this reader's next chunks, once it has none
+   * and the column has moved on.
+   */
+  readonly #taken = new Map<SharedArrayBuffer, number>();
   readonly #sync: Iterator<T> | null = null;
   readonly #async: AsyncIterator<T> | null = null;
   #done = false;
@@ -155,7 +163,12 @@ export class ChunkReader<T> {
       if (end >= array.length) this.#done = true;
       if (this.#numeric) {
         const numbers = this.#reserve(end - start, array.length - start);
-        if (readNumbers(array, start, end, numbers)) return numbers as unknown as ArrayLike<T>;
+        if (readNumbers(array, start, end, numbers)) {
+          const page = numbers.buffer as SharedArrayBuffer;
+          const out = this.#taken.get(page);
+          if (out !== undefined) this.#taken.set(page, out + 1);
+          return numbers as unknown as ArrayLike<T>;
+        }
         this.#numeric = false;
       }
       return array.slice(start, end);
@@ -179,8 +192,11 @@ export class ChunkReader<T> {
     if (column === null || this.#columnAt + n > column.length) {
       const size = Math.max(n, Math.min(remaining, COLUMN_PAGE));
       if (this.#pages) {
+        const done = column?.buffer as SharedArrayBuffer | undefined;
+        this.#column = null;
+        if (done && this.#taken.get(done) === 0) this.#giveBack(done);
         column = this.#column = this.#pages.take(size);
-        this.#taken.push(column.buffer as SharedArrayBuffer);
+        this.#taken.set(column.buffer as SharedArrayBuffer, 0);
       } else {
         column = this.#column = sharedPage(size);
       }
@@ -205,12 +221,42 @@ export class ChunkReader<T> {
     return items;
   }
 
+  /** Pages holding chunks whose results are not yet copied out (see release): what the reader is ahead by. */
+  get pagesAhead(): number {
+    return this.#taken.size;
+  }
+
+  /**
+   * A chunk read from the cache's pages has reported and its results are copied out: its page goes back to
+   * the cache once that holds for all of its chunks. `reusable` false for a chunk whose page a worker may
+   * still write (it was sent more than once, or its worker was lost): that page is never handed out again.
+   */
+  release(items: ArrayLike<unknown>, reusable: boolean): void {
+    if (!(items instanceof Float64Array)) return;
+    const page = items.buffer as SharedArrayBuffer;
+    const out = this.#taken.get(page);
+    if (out === undefined) return;
+    if (!reusable) {
+      this.#taken.delete(page);
+      if (this.#column?.buffer === page) this.#column = null;
+      return;
+    }
+    this.#taken.set(page, out - 1);
+    if (out === 1 && this.#column?.buffer !== page) this.#giveBack(page);
+  }
+
+  #giveBack(page: SharedArrayBuffer): void {
+    this.#taken.delete(page);
+    this.#pages?.give([page]);
+  }
+
   /**
    * Gives the pages this reader filled back to its cache. Only once every chunk read from them has reported,
    * and nothing reads the results there any more.
    */
   recycle(): void {
-    this.#pages?.give(this.#taken.splice(0));
+    this.#pages?.give([...this.#taken.keys()]);
+    this.#taken.clear();
     this.#column = null;
   }
 

@@ -4,8 +4,10 @@ import { describe, it } from 'node:test';
 import {
   AdaptiveChunksize,
   ChunkReader,
+  COLUMN_PAGE,
   defaultChunksize,
   mergedChunksize,
+  PAGES_AHEAD,
   PageCache,
   ReorderBuffer,
 } from '../src/chunks.js';
@@ -40,27 +42,25 @@ describe('chunks', () => {
     const small = cache.take(10);
     assert.equal(small.length, 10);
     assert.equal(small.buffer.byteLength, 2 * 10 * 8, 'a small input gets a page of its own size');
-    const big = cache.take(100_000);
-    assert.equal(big.length, 100_000);
-    assert.equal(big.buffer.byteLength, 2 * (1 << 20) * 8, 'a big one gets a whole page');
+    const big = cache.take(COLUMN_PAGE - 1000);
+    assert.equal(big.length, COLUMN_PAGE - 1000);
+    assert.equal(big.buffer.byteLength, 2 * COLUMN_PAGE * 8, 'a big one gets a whole page');
     // Nothing is reused before it is given back.
-    assert.notEqual(cache.take(100_000).buffer, big.buffer);
+    assert.notEqual(cache.take(COLUMN_PAGE - 1000).buffer, big.buffer);
     cache.give([small.buffer as SharedArrayBuffer, big.buffer as SharedArrayBuffer]);
     // The smallest free page that holds the request; a view of the requested length from its start.
     const again = cache.take(8);
     assert.equal(again.buffer, small.buffer);
     assert.equal(again.length, 8);
-    const bigger = cache.take(1 << 20);
+    const bigger = cache.take(COLUMN_PAGE);
     assert.equal(bigger.buffer, big.buffer);
-    assert.equal(cache.take(1 << 20).buffer === big.buffer, false, 'taken pages leave the cache');
-    // At most two pages are kept, the largest.
-    const pages = [cache.take(5), cache.take(6), cache.take(200_000)].map(
-      (p) => p.buffer as SharedArrayBuffer,
-    );
+    assert.equal(cache.take(COLUMN_PAGE).buffer === big.buffer, false, 'taken pages leave the cache');
+    // At most PAGES_AHEAD pages are kept, the largest.
+    const sizes = [5, ...Array.from({ length: PAGES_AHEAD }, (_, i) => 6 + i)];
+    const pages = sizes.map((size) => cache.take(size).buffer as SharedArrayBuffer);
     cache.give(pages);
-    assert.equal(cache.take(200_000).buffer, pages[2]);
-    assert.equal(cache.take(6).buffer, pages[1]);
-    assert.notEqual(cache.take(5).buffer, pages[0]);
+    for (let i = sizes.length - 1; i >= 1; i--) assert.equal(cache.take(sizes[i]!).buffer, pages[i]);
+    assert.notEqual(cache.take(5).buffer, pages[0], 'the smallest was not kept');
   });
 
   it('ChunkReader takes numeric pages from its cache and gives them back on recycle()', () => {
@@ -76,6 +76,33 @@ describe('chunks', () => {
     const reused = next.readSync(3) as Float64Array;
     assert.equal(reused.buffer, chunk.buffer);
     assert.deepEqual(Array.from(reused), [7, 8, 9]);
+  });
+
+  it('ChunkReader reuses a page once every chunk on it is released, and never one released as unsafe', () => {
+    const cache = new PageCache();
+    const half = COLUMN_PAGE / 2;
+    const input = Array.from({ length: 4 * COLUMN_PAGE }, (_, i) => i);
+    const reader = new ChunkReader(input, cache);
+    const a = reader.readSync(half) as Float64Array;
+    const b = reader.readSync(half) as Float64Array;
+    assert.equal(a.buffer, b.buffer, 'two chunks share the first page');
+    const c = reader.readSync(half) as Float64Array;
+    assert.notEqual(c.buffer, a.buffer, 'the third starts the second page');
+    assert.equal(reader.pagesAhead, 2);
+    reader.release(a, true);
+    assert.equal(reader.pagesAhead, 2, 'a page with a chunk still out is kept');
+    reader.release(b, true);
+    assert.equal(reader.pagesAhead, 1, 'a page whose chunks are all back leaves the reader');
+    reader.readSync(half);
+    const e = reader.readSync(half) as Float64Array;
+    assert.equal(e.buffer, a.buffer, 'the next page is the first one again');
+    assert.equal(e[0], 2 * COLUMN_PAGE, 'holding the next items');
+    // A chunk that a lost worker may still write: its page is dropped, never handed out again.
+    reader.release(e, false);
+    reader.readSync(half);
+    const g = reader.readSync(half) as Float64Array;
+    assert.notEqual(g.buffer, a.buffer);
+    assert.notEqual(g.buffer, c.buffer, 'the second page still has a chunk out');
   });
 
   it('ChunkReader reads arrays, iterables and async iterables lazily', async () => {
