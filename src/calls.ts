@@ -124,8 +124,11 @@ export class Calls {
         const parts: Array<[number, ArrayLike<unknown>]> = [];
         const consumer: CallConsumer = {
           chunk: (_seq, base, values) => {
-            if (length !== undefined) copyInto((results ??= new Array(length)), base, values);
-            else parts.push([base, values]);
+            if (length === undefined) parts.push([base, values]);
+            else {
+              results ??= new Array(length);
+              copyInto(results, base, values);
+            }
             call.release();
           },
           // The result fails at the first error, and the rest of the call stops: no one will see its
