@@ -2,14 +2,19 @@
 import { type AsyncResult, failResult, fulfilResult } from './async-result.js';
 import type { CallHost, ChunkOwner } from './call.js';
 import { AbortError } from './errors.js';
-import type { ChunkJob, ChunkResult, ChunkState } from './executor.js';
+import type { ChunkJob, ChunkResult, ChunkState, ChunkTimes } from './executor.js';
 import { type CallTrace, newCallId, traceCall } from './insight/channels.js';
 import type { FnRef } from './protocol.js';
 
+/** The traces of applies made while mpool:call had a subscriber (rare: kept off the object itself). */
+const traces = new WeakMap<ApplyCall, CallTrace>();
+let traced = 0;
+
 /**
  * One applyAsync in flight: a single chunk of one argument tuple, and that chunk's job itself, so that each
- * of many tiny tasks costs one object here rather than two (fewer bytes for the garbage collector to copy
- * while thousands wait).
+ * of many tiny tasks costs one object here rather than two. Thousands of them wait at once, and the garbage
+ * collector copies each while it waits: what every apply has in common (star, base) is on the prototype,
+ * and what few have (a signal, a trace) is kept elsewhere or together.
  */
 export class ApplyCall implements ChunkOwner, ChunkJob {
   id = 0;
@@ -17,23 +22,17 @@ export class ApplyCall implements ChunkOwner, ChunkJob {
   readonly fnId: number;
   readonly fn: FnRef;
   readonly items: ArrayLike<unknown>;
-  readonly star = true;
-  readonly base = 0;
   readonly timeout: number | null;
   retries: number;
   readonly exclusive: boolean;
-  // The chunk's record (see ChunkJob), on the apply itself: one object per task.
+  // The chunk's record (see ChunkJob), on the apply itself.
   state: ChunkState = 'queued';
   worker = 0;
   attempts = 0;
-  queuedAt = 0;
-  sentAt = -1;
-  copyUs = 0;
+  times: ChunkTimes | null = null;
   readonly #host: CallHost;
   readonly #result: AsyncResult<any>;
-  readonly #signal: AbortSignal | undefined;
-  readonly #onAbort: (() => void) | undefined;
-  readonly #trace: CallTrace | null;
+  readonly #abort: { signal: AbortSignal; listener: () => void } | undefined;
 
   constructor(
     host: CallHost,
@@ -53,34 +52,54 @@ export class ApplyCall implements ChunkOwner, ChunkJob {
     this.exclusive = limits.timeout !== null || signal !== undefined;
     this.#host = host;
     this.#result = result;
-    this.#signal = signal;
-    this.#trace = traceCall(host.pool, this.call, 'apply', fn, 1);
+    const trace = traceCall(host.pool, this.call, 'apply', fn, 1);
+    if (trace) {
+      traces.set(this, trace);
+      traced++;
+    }
     if (signal) {
-      this.#onAbort = () => this.abort(new AbortError(undefined, { cause: signal.reason }), true);
-      signal.addEventListener('abort', this.#onAbort, { once: true });
+      const listener = () => this.abort(new AbortError(undefined, { cause: signal.reason }), true);
+      this.#abort = { signal, listener };
+      signal.addEventListener('abort', listener, { once: true });
     }
   }
 
+  /** An apply's one chunk holds one tuple of arguments: it is a star chunk, at the start of its call. */
+  get star(): true {
+    return true;
+  }
+
+  get base(): 0 {
+    return 0;
+  }
+
   settle(_id: number, result: ChunkResult): void {
-    this.#done();
+    const trace = this.#done();
     if (result.ok) {
-      this.#trace?.end(1);
+      trace?.end(1);
       fulfilResult(this.#result, result.values[0]);
     } else {
-      this.#trace?.error(result.error);
+      trace?.error(result.error);
       failResult(this.#result, result.error);
     }
   }
 
   abort(error: unknown, stopRunning: boolean): void {
     this.#host.cancel(new Set([this.id]), stopRunning);
-    this.#done();
-    this.#trace?.error(error);
+    this.#done()?.error(error);
     failResult(this.#result, error);
   }
 
-  #done(): void {
+  /** Leaves the pool's books and the signal; its trace, if it has one. */
+  #done(): CallTrace | undefined {
     this.#host.forget(this);
-    if (this.#onAbort) this.#signal!.removeEventListener('abort', this.#onAbort);
+    if (this.#abort) this.#abort.signal.removeEventListener('abort', this.#abort.listener);
+    if (traced === 0) return undefined;
+    const trace = traces.get(this);
+    if (trace) {
+      traces.delete(this);
+      traced--;
+    }
+    return trace;
   }
 }

@@ -319,9 +319,7 @@ export class Call implements ChunkOwner {
       state: 'queued',
       worker: 0,
       attempts: 0,
-      queuedAt: 0,
-      sentAt: -1,
-      copyUs: 0,
+      times: null,
     };
     this.#inflight.set(id, { seq: this.#seq++, base, size: items.length, sentAt: performance.now(), job });
     this.#count += items.length;

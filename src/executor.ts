@@ -30,7 +30,7 @@ export interface ChunkJob {
    */
   exclusive: boolean;
   // The chunk's record, kept on the job itself so that each chunk costs one object. The executor that runs it
-  // owns these (locally, only runtime/ledger.ts changes them); a new job starts them at 'queued', 0, 0, 0, -1, 0.
+  // owns these (locally, only runtime/ledger.ts changes them); a new job starts them at 'queued', 0, 0, null.
   /** Where the chunk is. */
   state: ChunkState;
   /** The worker it was last sent to; 0 before that. */
@@ -38,13 +38,19 @@ export interface ChunkJob {
   /** How many times it was sent to a worker (more than once after its worker was lost). */
   attempts: number;
   /**
-   * When it was queued and when last sent (-1: not yet), in whole ms on the executor's clock (locally, since
-   * runtime/ledger.ts loaded): small integers, which V8 keeps in the object without a box.
+   * When it was queued and sent, and its copying time: only for a chunk queued while mpool:chunk has a
+   * subscriber, who is the only one to read them (null otherwise: a task costs no clock read for them).
    */
+  times: ChunkTimes | null;
+}
+
+/** A chunk's times, for its mpool:chunk message (see ChunkJob.times). */
+export interface ChunkTimes {
+  /** When it was queued and last sent (-1: not yet), in ms on the executor's clock. */
   queuedAt: number;
   sentAt: number;
-  /** Its share of the time spent building and sending the batches it went in, in whole microseconds. */
-  copyUs: number;
+  /** Its share of the time spent building and sending the batches it went in, in ms. */
+  copyMs: number;
 }
 
 export type ChunkResult = { ok: true; values: ArrayLike<unknown> } | { ok: false; error: unknown };

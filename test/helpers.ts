@@ -68,7 +68,5 @@ export const NEW_RECORD = {
   state: 'queued',
   worker: 0,
   attempts: 0,
-  queuedAt: 0,
-  sentAt: -1,
-  copyUs: 0,
-} as const satisfies Pick<ChunkJob, 'state' | 'worker' | 'attempts' | 'queuedAt' | 'sentAt' | 'copyUs'>;
+  times: null,
+} as const satisfies Pick<ChunkJob, 'state' | 'worker' | 'attempts' | 'times'>;

@@ -101,9 +101,9 @@ export class Tally {
 
   /**
    * A settled chunk: whether it succeeded, its items, whether a worker reported running it and for how long,
-   * its copying time, and when it settled (any clock in ms, the same one rate() is asked with).
+   * and when it settled (any clock in ms, the same one rate() is asked with).
    */
-  add(ok: boolean, items: number, ran: boolean, runMs: number, copyMs: number, at: number): void {
+  add(ok: boolean, items: number, ran: boolean, runMs: number, at: number): void {
     if (ok) {
       this.done++;
       this.doneItems += items;
@@ -112,7 +112,6 @@ export class Tally {
       this.failedItems += items;
     }
     this.busyMs += runMs;
-    this.copyMs += copyMs;
     if (ran) this.#runs[this.#runCount++ % SAMPLES] = runMs;
     this.#count(at, items);
   }
@@ -130,6 +129,11 @@ export class Tally {
       copyMs: this.copyMs,
       ended: { ...this.ended },
     };
+  }
+
+  /** Time spent building and sending work to workers (ms). */
+  copied(ms: number): void {
+    this.copyMs += ms;
   }
 
   workerEnded(kind: WorkerEnd): void {

@@ -112,7 +112,7 @@ export class RedisBooks {
     const items = job.items.length;
     // From the node taking the job to its result arriving here: the run, and a trip through Redis.
     const runMs = entry.startedAt === 0 ? 0 : settledAt - entry.startedAt;
-    this.#tally.add(result.ok, items, entry.startedAt !== 0, runMs, 0, settledAt);
+    this.#tally.add(result.ok, items, entry.startedAt !== 0, runMs, settledAt);
     if (chunkChannel.hasSubscribers) {
       const sample: ChunkSample = {
         pool: this.#pool,

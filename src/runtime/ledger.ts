@@ -34,10 +34,6 @@ function publish(event: WorkerEvent): void {
   workerChannel.publish(event);
 }
 
-// The ledger's clock: chunks keep their times as whole ms since this moment, small integers that V8 stores in
-// the job itself; a time since the epoch would need a box per field, allocated with every task.
-const T0 = Date.now();
-
 export class Ledger {
   readonly #settle: SettleHook;
   readonly #pool: number;
@@ -57,24 +53,28 @@ export class Ledger {
   queue(job: ChunkJob): ChunkRecord {
     this.#queued++;
     job.state = 'queued';
-    job.queuedAt = Date.now() - T0;
+    if (chunkChannel.hasSubscribers) job.times = { queuedAt: Date.now(), sentAt: -1, copyMs: 0 };
     return job;
   }
 
   /** A batch went to a worker, taking `copyMs` to build and send. */
   sent(records: readonly ChunkRecord[], worker: number, copyMs: number): void {
-    // When it began to go: the worker may start it before postMessage returns.
-    const at = Date.now() - T0 - Math.round(copyMs);
-    const shareUs = Math.round((copyMs * 1000) / records.length);
+    // When it began to go (the worker may start it before postMessage returns), for the chunks that keep times.
+    let at = -1;
     for (const record of records) {
       record.state = 'sent';
       record.worker = worker;
       record.attempts++;
-      record.sentAt = at;
-      record.copyUs += shareUs;
+      const times = record.times;
+      if (times !== null) {
+        if (at < 0) at = Date.now() - copyMs;
+        times.sentAt = at;
+        times.copyMs += copyMs / records.length;
+      }
     }
     this.#queued -= records.length;
     this.#sent += records.length;
+    this.#tally.copied(copyMs);
     const book = this.#workers.get(worker);
     if (book) book.copyMs += copyMs;
   }
@@ -124,14 +124,22 @@ export class Ledger {
   /**
    * A chunk's outcome: reported by its worker, with when it started (ms since the epoch) and how long it ran,
    * or decided by the pool (a timeout, a loss; then startedAt is 0). `lost`: its worker was lost with it.
+   * `now`: Date.now(), read once for a whole message of outcomes.
    */
-  settled(record: ChunkRecord, result: ChunkResult, startedAt = 0, runMs = 0, lost = false): void {
+  settled(
+    record: ChunkRecord,
+    result: ChunkResult,
+    startedAt = 0,
+    runMs = 0,
+    lost = false,
+    now = Date.now(),
+  ): void {
     this.#leave(record);
     record.state = lost ? 'lost' : 'settled';
     const items = record.items.length;
-    const now = Date.now();
-    this.#tally.add(result.ok, items, startedAt > 0, runMs, record.copyUs / 1000, now);
+    this.#tally.add(result.ok, items, startedAt > 0, runMs, now);
     if (chunkChannel.hasSubscribers) {
+      const times = record.times;
       const sample: ChunkSample = {
         pool: this.#pool,
         call: record.call,
@@ -140,12 +148,12 @@ export class Ledger {
         items,
         worker: record.worker,
         attempts: record.attempts,
-        queuedAt: T0 + record.queuedAt,
-        sentAt: record.sentAt < 0 ? 0 : T0 + record.sentAt,
+        queuedAt: times?.queuedAt ?? 0,
+        sentAt: times && times.sentAt > 0 ? times.sentAt : 0,
         startedAt,
         runMs,
         settledAt: now,
-        copyMs: record.copyUs / 1000,
+        copyMs: times?.copyMs ?? 0,
         ok: result.ok,
         error: result.ok ? undefined : result.error,
       };

@@ -27,6 +27,7 @@ export function settleBatch(
   let busyMs = 0;
   /** Chunks per function, once they differ. */
   let mixed: Map<number, number> | undefined;
+  const now = Date.now();
   decodeOutcomes(
     batch,
     (id, ok, valuesOrError, index) => {
@@ -47,6 +48,8 @@ export function settleBatch(
           : { ok: false, error: deserializeError(valuesOrError as WireError) },
         batch.starts[index]!,
         batch.runs[index]!,
+        false,
+        now,
       );
     },
     (id) => {
