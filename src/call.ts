@@ -107,6 +107,8 @@ export class Call implements ChunkOwner {
   #reading = false;
   /** A synchronous read paused for the dispatch of what it read so far (see #feed). */
   #feedQueued = false;
+  /** The window filled up, and has not yet drained to half (see #room). */
+  #full = false;
   #finished = false;
   #inputError: { error: unknown } | null = null;
   /** The total last given to onProgress: undefined until the input's length is known. */
@@ -228,8 +230,19 @@ export class Call implements ChunkOwner {
   }
 
   #room(): boolean {
-    if (this.#finished || this.#reader.done || this.#inflight.size + this.#held >= this.#plan.window)
+    if (this.#finished || this.#reader.done) return false;
+    // A full window refills once half of it is free, not a chunk at a time: what the consumer frees while
+    // reading a batch of results goes out as one message, not one message per chunk.
+    const out = this.#inflight.size + this.#held;
+    const { window } = this.#plan;
+    if (out >= window) {
+      this.#full = true;
       return false;
+    }
+    if (this.#full) {
+      if (out > window / 2) return false;
+      this.#full = false;
+    }
     // A numeric map reads at most a few pages ahead of the results it has copied out (see PAGES_AHEAD).
     if (this.#reader.pagesAhead >= Math.max(PAGES_AHEAD, 2 * this.#host.workers())) return false;
     const hasRoom = this.#host.hasRoom;
