@@ -1,6 +1,9 @@
 // The options each call takes (apply, map, imap and their settle forms), and how a call's last argument reads.
 import type { Callbacks } from './async-result.js';
-import { received } from './options.js';
+import type { CallRequest } from './calls.js';
+import { isSource } from './chunks.js';
+import type { FnRegistry } from './fn-registry.js';
+import { received, resolveChunksize, resolveLimits } from './options.js';
 import type { ProgressOptions } from './progress.js';
 
 export type AnyFn = (...args: any[]) => unknown;
@@ -65,4 +68,45 @@ export function callOptions<O extends object>(arg: unknown): O {
   if (typeof arg === 'number') return { chunksize: arg } as O;
   if (typeof arg === 'object') return arg as O;
   throw new TypeError(`Expected a chunksize (integer >= 1) or an options object, got ${received(arg)}`);
+}
+
+/** A call's timeout and retries: its own options over the pool's. */
+export function callLimits(
+  options: CallOptions,
+  pool: { timeout: number | null; retries: number },
+): { timeout: number | null; retries: number } {
+  if (options.timeout === undefined && options.retries === undefined) return pool;
+  return resolveLimits(options, pool);
+}
+
+/** A map-like call as the caller's arguments ask for it, checked: what Calls starts (see Calls.collect). */
+export function callRequest(
+  fns: FnRegistry,
+  pool: { timeout: number | null; retries: number },
+  fn: unknown,
+  iterable: unknown,
+  options: CallOptions & { chunksize?: number | undefined; settle?: boolean | undefined },
+  star: boolean,
+  method: string,
+): CallRequest {
+  const settle = resolveSettle(options.settle);
+  const [fnId, ref] = fns.ref(fn, settle);
+  if (!isSource(iterable)) {
+    throw new TypeError(
+      `Expected \`iterable\` to be an Iterable or AsyncIterable, got ${received(iterable)}`,
+    );
+  }
+  const { timeout, retries } = callLimits(options, pool);
+  return {
+    method,
+    fnId,
+    fn: ref,
+    star,
+    source: iterable,
+    chunksize: resolveChunksize(options.chunksize),
+    timeout,
+    retries,
+    signal: options.signal,
+    settle,
+  };
 }

@@ -5,17 +5,19 @@ import {
   type ApplyArgs,
   type ApplyOptions,
   type CallOptions,
+  callLimits,
   callOptions,
+  callRequest,
   type ImapOptions,
   type MapOptions,
-  resolveSettle,
   type SettledImapOptions,
   type SettledMapOptions,
 } from './call-options.js';
 import { Calls } from './calls.js';
-import { isSource, type Source } from './chunks.js';
+import type { Source } from './chunks.js';
 import { PoolStateError } from './errors.js';
 import type { Executor } from './executor.js';
+import { FnRegistry } from './fn-registry.js';
 import { newPoolId } from './insight/channels.js';
 import type { PoolStats } from './insight/stats.js';
 import {
@@ -23,12 +25,9 @@ import {
   type ResolvedPoolOptions,
   received,
   resolveChunksize,
-  resolveLimits,
   resolveOptions,
 } from './options.js';
-import type { FnRef } from './protocol.js';
 import { createExecutor } from './runtime/index.js';
-import { toFnRef } from './task.js';
 
 export type PoolState = 'running' | 'closing' | 'closed' | 'terminated';
 
@@ -46,9 +45,7 @@ export class Pool implements AsyncDisposable {
   readonly #options: ResolvedPoolOptions;
   readonly #executor: Executor;
   readonly #calls: Calls;
-  readonly #fnIds = new Map<string, number>();
-  readonly #fnCache = new WeakMap<AnyFn, [number, FnRef]>();
-  readonly #settledFnCache = new WeakMap<AnyFn, [number, FnRef]>();
+  readonly #fns = new FnRegistry();
   #stopped: Promise<void> | null = null;
   #joining: Promise<void> | null = null;
   #fatal: Error | null = null;
@@ -125,7 +122,7 @@ export class Pool implements AsyncDisposable {
     >
   ): AsyncResult<Awaited<ReturnType<F>>> {
     this.#checkRunning();
-    const [fnId, ref] = this.#fnRef(fn);
+    const [fnId, ref] = this.#fns.ref(fn);
     if (!Array.isArray(args)) {
       throw new TypeError(`Expected \`args\` to be an array of arguments, got ${received(args)}`);
     }
@@ -134,7 +131,7 @@ export class Pool implements AsyncDisposable {
       fnId,
       fn: ref,
       args,
-      limits: this.#limits(options),
+      limits: callLimits(options, this.#options),
       signal,
       callbacks: callback || errorCallback ? { callback, errorCallback } : undefined,
     });
@@ -289,11 +286,6 @@ export class Pool implements AsyncDisposable {
     await this.join();
   }
 
-  #limits(options: CallOptions): { timeout: number | null; retries: number } {
-    if (options.timeout === undefined && options.retries === undefined) return this.#options;
-    return resolveLimits(options, this.#options);
-  }
-
   #checkRunning(): void {
     if (this.#state === 'running') return;
     const why = this.#fatal ? ` (${this.#fatal.message})` : '';
@@ -304,24 +296,6 @@ export class Pool implements AsyncDisposable {
     );
   }
 
-  /** The function's id and reference; `settle`: its settling variant, a function of its own to the workers. */
-  #fnRef(fn: unknown, settle = false): [number, FnRef] {
-    const cache = settle ? this.#settledFnCache : this.#fnCache;
-    const cached = cache.get(fn as AnyFn);
-    if (cached) return cached;
-    const plain = toFnRef(fn);
-    const ref: FnRef = settle ? { ...plain, settle: true } : plain;
-    const key = (settle ? 'settle:' : '') + (ref.kind === 'inline' ? ref.source : ref.key);
-    let id = this.#fnIds.get(key);
-    if (id === undefined) {
-      id = this.#fnIds.size + 1;
-      this.#fnIds.set(key, id);
-    }
-    const entry: [number, FnRef] = [id, ref];
-    cache.set(fn as AnyFn, entry);
-    return entry;
-  }
-
   #onFatal(error: Error): void {
     if (this.#fatal || this.#state === 'terminated') return;
     this.#fatal = error;
@@ -329,37 +303,10 @@ export class Pool implements AsyncDisposable {
     void this.terminate();
   }
 
-  #plan(
-    fn: unknown,
-    iterable: unknown,
-    options: CallOptions & { chunksize?: number | undefined; settle?: boolean | undefined },
-    star: boolean,
-    method: string,
-  ) {
-    const settle = resolveSettle(options.settle);
-    const [fnId, ref] = this.#fnRef(fn, settle);
-    if (!isSource(iterable)) {
-      throw new TypeError(
-        `Expected \`iterable\` to be an Iterable or AsyncIterable, got ${received(iterable)}`,
-      );
-    }
-    return {
-      method,
-      fnId,
-      fn: ref,
-      star,
-      source: iterable,
-      chunksize: resolveChunksize(options.chunksize),
-      ...this.#limits(options),
-      signal: options.signal,
-      settle,
-    };
-  }
-
   #collect(fn: unknown, iterable: unknown, arg: unknown, star: boolean): AsyncResult<unknown[]> {
     this.#checkRunning();
     const options = callOptions<MapOptions<unknown>>(arg);
-    const plan = this.#plan(fn, iterable, options, star, star ? 'starmap' : 'map');
+    const plan = callRequest(this.#fns, this.#options, fn, iterable, options, star, star ? 'starmap' : 'map');
     const length = Array.isArray(iterable) ? iterable.length : undefined;
     return this.#calls.collect(plan, options, length);
   }
@@ -367,7 +314,8 @@ export class Pool implements AsyncDisposable {
   #stream(fn: unknown, iterable: unknown, arg: unknown, ordered: boolean): AsyncIterableIterator<any> {
     this.#checkRunning();
     const options = callOptions<ImapOptions>(arg);
-    const plan = this.#plan(fn, iterable, options, false, ordered ? 'imap' : 'imapUnordered');
+    const method = ordered ? 'imap' : 'imapUnordered';
+    const plan = callRequest(this.#fns, this.#options, fn, iterable, options, false, method);
     const buffersize = options.buffersize === undefined ? undefined : resolveChunksize(options.buffersize)!;
     return this.#calls.stream(plan, buffersize, ordered, options);
   }
