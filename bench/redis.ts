@@ -1,14 +1,22 @@
 // Benchmark: the Redis runtime with 1 and 2 worker nodes, next to the local pool, on two workloads (the seed's
 // 1M map and a CPU-bound map). Starts its own redis-server and nodes; runs contenders interleaved, prints medians.
 //
-//   npm run bench:redis -- [--rounds 3] [--quick] [--scenario map|map-auto|cpu] [--node-processes 1]
+//   npm run bench:redis -- [--rounds 3] [--quick] [--scenario map|map-auto|cpu|bullmq-map|bullmq-cpu]
+//                          [--node-processes 1]
+//
+// bullmq-map and bullmq-cpu measure mpool against a hand-written BullMQ program doing the same chunking (one
+// job per chunk added in bulk, Worker processes computing each chunk inline, results collected in order
+// through QueueEvents) and print the ratio of their throughputs.
 //
 // This file is also the nodes' --tasks module: its tasks are below, and the benchmark itself only runs when
 // this file is the program.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Queue, QueueEvents } from 'bullmq';
 import { Pool, task } from '../src/index.js';
 
 /** The seed's map function. */
@@ -104,6 +112,10 @@ async function main(): Promise<void> {
     },
   ];
   const scenarios = all.filter((s) => values.scenario === undefined || s.name === values.scenario);
+  const ratios = againstBullmq(values.quick, calibrate(5)).filter(
+    (s) => values.scenario === undefined || s.name === values.scenario,
+  );
+  if (scenarios.length + ratios.length === 0) throw new Error(`Unknown --scenario ${values.scenario}`);
 
   // Imported here so that the nodes, which load this file for its tasks, never touch the harness.
   const { RedisServer, startNode } = await import('../test/redis/fixtures/harness.js');
@@ -119,7 +131,7 @@ async function main(): Promise<void> {
         processes: nodeProcesses,
         flags: ['--tasks', self, '--quiet', '--lock-duration', '30000', '--stalled-interval', '30000'],
       });
-    nodes.push(...(await Promise.all([node('one'), node('two'), node('two')])));
+    if (scenarios.length > 0) nodes.push(...(await Promise.all([node('one'), node('two'), node('two')])));
     const slots = 2 * nodeProcesses;
     contenders.push(
       { name: `local pool (${slots} threads)`, pool: new Pool({ processes: slots }) },
@@ -136,6 +148,7 @@ async function main(): Promise<void> {
       `mpool Redis benchmark: ${cores} cores, Node ${process.version}, ${rounds} round(s), medians; ` +
         `spin(${iters}) ≈ 4 ms; nodes run --processes ${nodeProcesses}\n`,
     );
+    for (const ratio of ratios) await runAgainstBullmq(server.url, ratio, rounds);
     for (const scenario of scenarios) {
       // Warm every contender (JIT, task imports, QueueEvents) at a tenth of the size, untimed.
       for (const c of contenders) await scenario.run(c.pool, Math.ceil(scenario.n / 10), scenario.chunksize);
@@ -162,6 +175,173 @@ async function main(): Promise<void> {
     await Promise.all(contenders.map((c) => c.pool.terminate()));
     await Promise.all(nodes.map((n) => n.stop()));
     await server.stop();
+  }
+}
+
+interface RatioScenario {
+  name: 'bullmq-map' | 'bullmq-cpu';
+  title: string;
+  items: () => number[];
+  chunksize: number;
+  nodes: number;
+  work: 'double' | 'spin';
+  check: (out: unknown[]) => boolean;
+}
+
+/** The scenarios of issue 17's target: mpool's throughput at least 0.9 of raw BullMQ's on each. */
+function againstBullmq(quick: boolean, iters5ms: number): RatioScenario[] {
+  const n = quick ? 20_000 : 200_000;
+  const m = quick ? 200 : 2000;
+  return [
+    {
+      name: 'bullmq-map',
+      title: `x => x * 2 over ${n.toLocaleString('en')} numbers, chunksize 1000, 1 node × 1 process`,
+      items: () => Array.from({ length: n }, (_, i) => i),
+      chunksize: 1000,
+      nodes: 1,
+      work: 'double',
+      check: (out) => out.length === n && out[n - 1] === 2 * (n - 1),
+    },
+    {
+      name: 'bullmq-cpu',
+      title: `${m.toLocaleString('en')} CPU-bound items of ~5 ms, chunksize 20, 2 nodes × 1 process`,
+      items: () => Array(m).fill(iters5ms),
+      chunksize: 20,
+      nodes: 2,
+      work: 'spin',
+      check: (out) => out.length === m && out.every((v) => v === out[0]),
+    },
+  ];
+}
+
+/** A raw BullMQ node (bench/workers/bullmq-node.mjs), once it listens. */
+async function startBullmqNode(url: string, queue: string) {
+  const script = fileURLToPath(new URL('workers/bullmq-node.mjs', import.meta.url));
+  const child = spawn(process.execPath, [script, url, queue], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      if (out.includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`the BullMQ baseline node exited with ${code}: ${out}`)));
+  });
+  return {
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    },
+  };
+}
+
+/** The baseline's map: one job per chunk, added in bulk; results from QueueEvents, put back in order. */
+class BullmqMap {
+  readonly #queue: Queue;
+  readonly #events: QueueEvents;
+  readonly #waiting = new Map<string, (value: unknown[] | Error) => void>();
+  #run = 0;
+
+  constructor(url: string, queue: string) {
+    const { hostname, port } = new URL(url);
+    const connection = { host: hostname, port: Number(port) };
+    this.#queue = new Queue(queue, { connection });
+    this.#events = new QueueEvents(queue, { connection });
+    this.#events.on('completed', ({ jobId, returnvalue }) => {
+      const values = typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue;
+      this.#waiting.get(jobId)?.(values as unknown[]);
+    });
+    this.#events.on('failed', ({ jobId, failedReason }) =>
+      this.#waiting.get(jobId)?.(new Error(failedReason)),
+    );
+  }
+
+  ready(): Promise<unknown> {
+    return Promise.all([this.#queue.waitUntilReady(), this.#events.waitUntilReady()]);
+  }
+
+  async map(work: string, items: number[], chunksize: number): Promise<unknown[]> {
+    const run = ++this.#run;
+    const jobs: Array<{ name: string; data: { work: string; items: number[] }; opts: object }> = [];
+    const results: Array<Promise<unknown[]>> = [];
+    for (let k = 0, at = 0; at < items.length; k++, at += chunksize) {
+      const jobId = `${run}-${k}`;
+      results.push(
+        new Promise<unknown[]>((resolve, reject) => {
+          this.#waiting.set(jobId, (value) => {
+            this.#waiting.delete(jobId);
+            if (value instanceof Error) reject(value);
+            else resolve(value);
+          });
+        }),
+      );
+      const data = { work, items: items.slice(at, at + chunksize) };
+      jobs.push({ name: 'chunk', data, opts: { jobId, removeOnComplete: true, removeOnFail: true } });
+    }
+    await this.#queue.addBulk(jobs);
+    return (await Promise.all(results)).flat();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.#events.close(), this.#queue.close()]);
+  }
+}
+
+/** mpool and raw BullMQ, interleaved, on the same redis-server; prints both and the throughput ratio. */
+async function runAgainstBullmq(url: string, scenario: RatioScenario, rounds: number): Promise<void> {
+  const { startNode } = await import('../test/redis/fixtures/harness.js');
+  const self = fileURLToPath(import.meta.url);
+  const mpoolQueue = `mpool-${scenario.name}`;
+  const bullQueue = `bullmq-${scenario.name}`;
+  const flags = ['--tasks', self, '--quiet', '--lock-duration', '30000', '--stalled-interval', '30000'];
+  const nodes = await Promise.all(
+    Array.from({ length: scenario.nodes }, () => startNode({ url, queue: mpoolQueue, processes: 1, flags })),
+  );
+  const bullNodes = await Promise.all(
+    Array.from({ length: scenario.nodes }, () => startBullmqNode(url, bullQueue)),
+  );
+  const pool = new Pool({ redis: url, queue: mpoolQueue, processes: scenario.nodes });
+  const raw = new BullmqMap(url, bullQueue);
+  try {
+    await raw.ready();
+    const fn = scenario.work === 'spin' ? spin : double;
+    const sides = {
+      mpool: (items: number[]) => pool.map(fn as (x: number) => number, items, scenario.chunksize),
+      bullmq: (items: number[]) => raw.map(scenario.work, items, scenario.chunksize),
+    };
+    const times: Record<keyof typeof sides, number[]> = { mpool: [], bullmq: [] };
+    const items = scenario.items();
+    const warm = items.slice(0, Math.max(scenario.chunksize * 4, Math.ceil(items.length / 10)));
+    for (const side of Object.values(sides)) await side(warm);
+    for (let round = 0; round < rounds; round++) {
+      const order = (round % 2 === 0 ? ['mpool', 'bullmq'] : ['bullmq', 'mpool']) as Array<
+        keyof typeof sides
+      >;
+      for (const name of order) {
+        const start = performance.now();
+        const out = await sides[name](items);
+        times[name].push(performance.now() - start);
+        check(scenario.check(out), `${name} ${scenario.name}`);
+      }
+    }
+    const mpoolMs = median(times.mpool);
+    const bullMs = median(times.bullmq);
+    const rate = (ms: number) => Math.round((items.length / ms) * 1000).toLocaleString('en');
+    console.log(`${scenario.name}: ${scenario.title}`);
+    console.log(
+      `  ${'mpool'.padEnd(12)} ${mpoolMs.toFixed(0).padStart(7)} ms  ${rate(mpoolMs).padStart(10)} items/s`,
+    );
+    console.log(
+      `  ${'raw BullMQ'.padEnd(12)} ${bullMs.toFixed(0).padStart(7)} ms  ${rate(bullMs).padStart(10)} items/s`,
+    );
+    const ratio = bullMs / mpoolMs;
+    console.log(
+      `  ratio: mpool's throughput is ${ratio.toFixed(2)} of raw BullMQ's (target ≥ 0.90: ${ratio >= 0.9 ? 'PASS' : 'FAIL'})\n`,
+    );
+  } finally {
+    await pool.terminate();
+    await raw.close();
+    await Promise.all([...nodes.map((n) => n.stop()), ...bullNodes.map((n) => n.stop())]);
   }
 }
 
