@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { received } from './errors.js';
 import { cpuCount, resolveSecret } from './options.js';
+import { NODE_INLINE_UNDER_MS } from './pace.js';
 import { type RedisConnectionOptions, resolveConnection } from './redis/connection.js';
 import type { NodeOptions } from './redis/node.js';
 
@@ -28,6 +29,8 @@ Starts a worker node: it takes chunks from a BullMQ queue on Redis and runs them
   --stalled-interval MS  how often stalled chunks of lost nodes are recovered (default: 30000)
   --max-stalled N        times a chunk may be recovered from a lost node (default: 1)
   --grace SECONDS        on SIGTERM, time running chunks get before they are released (default: 30)
+  --inline-under MS      chunks measured to take less than this run on the node's own thread,
+                         saving the round trip to a worker (default: 0.5; 0: never)
   --name NAME            name shown in logs and in BullMQ (default: host:pid)
   --quiet                no line per chunk
   -h, --help             this help
@@ -46,6 +49,15 @@ function integer(name: string, text: string | undefined, fallback: number, min: 
   const value = Number(text);
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
     throw new RangeError(`Expected \`--${name}\` to be an integer >= ${min}, got ${received(text)}`);
+  }
+  return value;
+}
+
+function milliseconds(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(value)) {
+    throw new RangeError(`Expected \`--${name}\` to be a number of milliseconds >= 0, got ${received(text)}`);
   }
   return value;
 }
@@ -71,6 +83,7 @@ function workerOptions(args: string[], log: (line: string) => void): NodeOptions
       'stalled-interval': { type: 'string' },
       'max-stalled': { type: 'string' },
       grace: { type: 'string' },
+      'inline-under': { type: 'string' },
       name: { type: 'string' },
       quiet: { type: 'boolean', default: false },
     },
@@ -115,6 +128,7 @@ function workerOptions(args: string[], log: (line: string) => void): NodeOptions
     stalledInterval: integer('stalled-interval', values['stalled-interval'], 30_000, 100),
     maxStalled: integer('max-stalled', values['max-stalled'], 1, 0),
     grace: integer('grace', values.grace, 30, 0) * 1000,
+    inlineUnderMs: milliseconds('inline-under', values['inline-under'], NODE_INLINE_UNDER_MS),
     name: values.name ?? '',
     quiet: values.quiet,
     log,

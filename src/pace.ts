@@ -33,3 +33,10 @@ export const HOLD_SLOW_MS = 50;
 // Chunks run back to back, and waiting work is taken between them without a turn of the event loop; after
 // this long, the loop lets the event loop turn before the next chunk, so a task's own timers still run.
 export const YIELD_AFTER_MS = 50;
+
+// ---- A Redis worker node --------------------------------------------------------------------------------
+
+// A chunk that its function's measured cost says runs in less than this (ms) runs on the node's own thread
+// (redis/tiny.ts): a round trip to a worker thread costs a node about 0.2 ms, more than such a chunk's work.
+// `mpool worker --inline-under MS` changes it; 0 sends every chunk to the node's workers.
+export const NODE_INLINE_UNDER_MS = 0.5;

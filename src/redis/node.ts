@@ -1,22 +1,22 @@
 // A worker node: a BullMQ Worker whose chunks run on this machine's own mpool Pool, so user code never blocks the
-// event loop that renews BullMQ's locks. Started by `mpool worker`; stops gracefully, releasing what it cannot finish.
+// event loop that renews BullMQ's locks (chunks measured to take microseconds run on the node's own thread: runner.ts).
+// Started by `mpool worker`; stops gracefully, releasing what it cannot finish.
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { SerializationError, TaskRefusedError } from '../errors.js';
+import { TaskRefusedError } from '../errors.js';
 import { Pool } from '../pool.js';
-import { toRecords } from '../settled.js';
 import { bullConnection, createClient } from './client.js';
 import type { ResolvedConnection } from './connection.js';
 import { resolveTask } from './resolve.js';
+import { ChunkRunner, shiftIndex } from './runner.js';
 import { type Running, SubmitterWatch } from './submitters.js';
 import { loadTaskTable } from './tasks.js';
 import {
   cancelChannel,
   decodeValue,
   encodeFailure,
-  encodeResult,
   type JobData,
   type JobResult,
   parseJobData,
@@ -42,6 +42,8 @@ export interface NodeOptions {
   /** Milliseconds running chunks get to finish on shutdown before they are released to other nodes. */
   grace: number;
   name: string;
+  /** Chunks measured to take less than this many ms run on the node's own thread (see runner.ts); 0: never. */
+  inlineUnderMs: number;
   /** Leave out the line per chunk. */
   quiet: boolean;
   log: (line: string) => void;
@@ -60,16 +62,6 @@ export function defaultNodeName(): string {
 
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message.split('\n', 1)[0]}` : String(err);
-}
-
-/** The local pool names items from 0; the submitter's input starts at the chunk's base. */
-function shiftIndex(err: unknown, base: number): unknown {
-  if (err instanceof SerializationError && base > 0) {
-    const index = err.index + base;
-    err.message = err.message.replace(`item ${err.index}`, `item ${index}`);
-    Object.defineProperty(err, 'index', { value: index, enumerable: true, configurable: true });
-  }
-  return err;
 }
 
 /** Says so when Redis may evict keys under memory pressure: queued chunks and results would vanish. */
@@ -94,6 +86,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
   const table = await loadTaskTable(options.tasks);
   const pool = new Pool({ processes: options.processes, context: options.context });
   const running = new Map<string, Running>();
+  const runner = new ChunkRunner(pool, options.inlineUnderMs, options.maxPayloadBytes);
   let done = 0;
   let failed = 0;
 
@@ -145,26 +138,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     const run: Running = { controller: new AbortController(), released: false, submitter };
     running.set(id, run);
     try {
-      const call = {
-        chunksize: Math.max(1, items.length),
-        timeout: data.timeout ?? undefined,
-        retries: data.retries,
-        signal: run.controller.signal,
-      };
-      let values: unknown[];
-      if (data.settle) {
-        // Every item's outcome goes back as the local workers give it, its error's item counted in the call.
-        const settled = { ...call, settle: true as const };
-        const outcomes = data.star
-          ? await pool.starmap(fn, items as unknown[][], settled)
-          : await pool.map(fn, items, settled);
-        values = toRecords(outcomes, (reason) => shiftIndex(reason, data.base));
-      } else {
-        values = data.star
-          ? await pool.starmap(fn, items as unknown[][], call)
-          : await pool.map(fn, items, call);
-      }
-      const result = encodeResult(values, options.maxPayloadBytes);
+      const result = await runner.run(data, fn, items, run.controller.signal);
       done++;
       watch.finished(submitter, id);
       if (!options.quiet) {

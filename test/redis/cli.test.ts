@@ -27,6 +27,12 @@ describe('mpool CLI', () => {
     const zero = run(['worker', '--tasks', 'x.ts', '--processes', '0']);
     assert.equal(zero.status, 1);
     assert.match(zero.stderr, /Expected `--processes` to be an integer >= 1, got `"0"` \(string\)/);
+    const inline = run(['worker', '--tasks', 'x.ts', '--inline-under', 'soon']);
+    assert.equal(inline.status, 1);
+    assert.match(
+      inline.stderr,
+      /Expected `--inline-under` to be a number of milliseconds >= 0, got `"soon"` \(string\)/,
+    );
     assert.match(run(['worker']).stderr, /at least one `--tasks FILE`/);
     assert.match(run(['worker', '--allow-inline']).stderr, /needs the shared secret/);
     assert.match(
