@@ -5,13 +5,14 @@ import type { ResolvedRedisOptions } from '../options.js';
 import { findUncloneable } from '../runtime/clone.js';
 import { packItems } from '../wire/codec.js';
 import { exportName } from './tasks.js';
-import { checkPayload, encodeValue, type JobData, type JobFn, sign } from './wire.js';
+import { checkPayload, encodeValue, type JobData, type JobFn, plainNumbers, sign } from './wire.js';
 
 /** Builds a chunk's job data; throws what the chunk should fail with (unclonable item, no secret, too big). */
 export async function encodeJob(job: ChunkJob, options: ResolvedRedisOptions): Promise<JobData> {
-  let items: string;
+  let items: string | number[];
   try {
-    items = encodeValue(job.star ? job.items : packItems(job.items));
+    items =
+      (job.star ? null : plainNumbers(job.items)) ?? encodeValue(job.star ? job.items : packItems(job.items));
   } catch (err) {
     throw findUncloneable(job.items, job.base) ?? new SerializationError(job.base, 'argument', String(err));
   }

@@ -15,7 +15,7 @@ import { type Running, SubmitterWatch } from './submitters.js';
 import { loadTaskTable } from './tasks.js';
 import {
   cancelChannel,
-  decodeValue,
+  decodeItems,
   encodeFailure,
   type JobData,
   type JobResult,
@@ -117,10 +117,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     try {
       data = parseJobData(job.data, options.maxPayloadBytes);
       fn = resolveTask(data, table, options);
-      const decoded = decodeValue(data.items);
-      if (!Array.isArray(decoded) && !ArrayBuffer.isView(decoded))
-        throw new TaskRefusedError('The items are not a list.');
-      items = Array.from(decoded as ArrayLike<unknown>);
+      items = decodeItems(data.items);
     } catch (err) {
       return refuse(job, err);
     }

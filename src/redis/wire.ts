@@ -27,16 +27,15 @@ export interface JobData {
   retries: number;
   /** `settle: true`: the node returns each item's outcome (a SettledRecord) instead of failing at the first error. */
   settle?: true;
-  /** The items, V8-serialized, base64. */
-  items: string;
+  /**
+   * The items: V8-serialized and base64 (a string), or, when every one is a number JSON carries exactly, the
+   * numbers themselves, which BullMQ's own JSON takes as they are (see plainNumbers).
+   */
+  items: string | number[];
 }
 
-/** A chunk's result as a BullMQ job's return value. */
-export interface JobResult {
-  v: 1;
-  /** The values, V8-serialized, base64. */
-  values: string;
-}
+/** A chunk's result as a BullMQ job's return value: V8-serialized and base64, or plain numbers as for items. */
+export type JobResult = { v: 1; values: string } | { v: 1; numbers: number[] };
 
 /** The job name every chunk is added under. */
 export const JOB_NAME = 'chunk';
@@ -63,6 +62,24 @@ export function submitterOf(jobId: string | undefined): string | undefined {
   return jobId === undefined ? undefined : /^([0-9a-f]{16})-\d+$/.exec(jobId)?.[1];
 }
 
+/**
+ * The values as an array of numbers when each is one that JSON gives back exactly (finite, not -0), else null:
+ * such a chunk crosses Redis as BullMQ's JSON, with no V8 serialization or base64 on either side.
+ */
+export function plainNumbers(values: ArrayLike<unknown>): number[] | null {
+  const n = values.length;
+  for (let i = 0; i < n; i++) {
+    const value = values[i];
+    if (typeof value !== 'number' || !Number.isFinite(value) || (value === 0 && 1 / value < 0)) return null;
+  }
+  return Array.isArray(values) ? (values as number[]) : Array.from(values as ArrayLike<number>);
+}
+
+/** What a chunk's items or values weigh against the cap: encoded length, or 8 bytes per plain number. */
+function weight(encoded: string | number[]): number {
+  return typeof encoded === 'string' ? encoded.length : encoded.length * 8;
+}
+
 export function encodeValue(value: unknown): string {
   return serialize(value).toString('base64');
 }
@@ -80,7 +97,7 @@ function tooBig(what: string, size: number, cap: number): TaskRefusedError {
 
 /** Size of a job's payload as the cap counts it: encoded items plus inline source. */
 export function payloadSize(data: JobData): number {
-  return data.items.length + (data.fn.kind === 'inline' ? data.fn.source.length : 0);
+  return weight(data.items) + (data.fn.kind === 'inline' ? data.fn.source.length : 0);
 }
 
 export function checkPayload(data: JobData, cap: number): void {
@@ -102,7 +119,8 @@ function mac(secret: string, data: Omit<JobData, 'fn'> & { fn: { name: string; s
     // Only when set, so that the signature of every other chunk stays what it was.
     ...(data.settle ? [true] : []),
   ]);
-  return createHmac('sha256', secret).update(head).update('\n').update(data.items).digest();
+  const items = typeof data.items === 'string' ? data.items : JSON.stringify(data.items);
+  return createHmac('sha256', secret).update(head).update('\n').update(items).digest();
 }
 
 /** HMAC-SHA256 over the function's source and the whole chunk, so a signature cannot carry other code. */
@@ -132,7 +150,8 @@ export function parseJobData(raw: unknown, cap: number): JobData {
   if (!isObject(raw) || raw.v !== 1) throw bad('unknown format');
   const { fn, star, base, timeout, retries, items, settle } = raw;
   if (settle !== undefined && settle !== true) throw bad('settle');
-  if (typeof items !== 'string') throw bad('items');
+  if (typeof items !== 'string' && !(Array.isArray(items) && plainNumbers(items) !== null))
+    throw bad('items');
   if (typeof star !== 'boolean' || !Number.isInteger(base) || (base as number) < 0) throw bad('star/base');
   if (timeout !== null && (typeof timeout !== 'number' || !(timeout > 0))) throw bad('timeout');
   if (!Number.isInteger(retries) || (retries as number) < 0) throw bad('retries');
@@ -153,20 +172,37 @@ export function parseJobData(raw: unknown, cap: number): JobData {
     timeout: timeout as number | null,
     retries: retries as number,
     ...(settle ? { settle: true as const } : {}),
-    items,
+    items: items as string | number[],
   };
   checkPayload(data, cap);
   return data;
 }
 
 /** Encodes a chunk's values as a job's return value, within the cap. */
-export function encodeResult(values: unknown, cap: number): JobResult {
-  const encoded = encodeValue(values);
-  if (encoded.length > cap) throw tooBig('result of this task', encoded.length, cap);
-  return { v: 1, values: encoded };
+export function encodeResult(values: ArrayLike<unknown>, cap: number): JobResult {
+  const numbers = plainNumbers(values);
+  const encoded = numbers ?? encodeValue(values);
+  if (weight(encoded) > cap) throw tooBig('result of this task', weight(encoded), cap);
+  return numbers ? { v: 1, numbers } : { v: 1, values: encoded as string };
+}
+
+/** A chunk's items as the node runs them. */
+export function decodeItems(items: string | number[]): unknown[] {
+  if (typeof items !== 'string') return items;
+  const decoded = decodeValue(items);
+  if (!Array.isArray(decoded) && !ArrayBuffer.isView(decoded))
+    throw new TaskRefusedError('The items are not a list.');
+  return Array.from(decoded as ArrayLike<unknown>);
 }
 
 export function decodeResult(raw: unknown, cap: number): ArrayLike<unknown> {
+  if (isObject(raw) && raw.v === 1 && Array.isArray(raw.numbers)) {
+    if (raw.numbers.length * 8 > cap) throw tooBig('result of this task', raw.numbers.length * 8, cap);
+    if (plainNumbers(raw.numbers) === null) {
+      throw new TypeError('The job completed with a return value that is not a list of numbers.');
+    }
+    return raw.numbers;
+  }
   if (!isObject(raw) || raw.v !== 1 || typeof raw.values !== 'string') {
     throw new TypeError('The job completed with a return value that is not an mpool result.');
   }

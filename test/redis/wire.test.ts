@@ -14,6 +14,7 @@ import {
   encodeValue,
   type JobData,
   parseJobData,
+  plainNumbers,
   sign,
   verify,
 } from '../../src/redis/wire.js';
@@ -120,6 +121,15 @@ describe('Redis wire format', () => {
     assert.ok(!verify(SECRET, { ...signed, items: encodeValue([1, 3]) }));
     assert.ok(!verify(SECRET, { ...signed, base: 5 }));
     assert.ok(!verify(SECRET, { ...signed, fn: { ...signed.fn, sig: '' } }));
+    // Plain-number items, signed before BullMQ's JSON and verified after it.
+    const numeric = { ...unsigned, items: [1, 2.5, 1e21] };
+    const numericSig = sign(SECRET, { ...numeric, fn: { name: 'f', source: '(x) => x' } });
+    const sent = {
+      ...numeric,
+      fn: { kind: 'inline' as const, name: 'f', source: '(x) => x', sig: numericSig },
+    };
+    assert.ok(verify(SECRET, JSON.parse(JSON.stringify(sent))));
+    assert.ok(!verify(SECRET, { ...sent, items: [1, 2.5, 1e22] }));
   });
 
   it('refuses malformed jobs and payloads over the cap before decoding them', () => {
@@ -143,6 +153,31 @@ describe('Redis wire format', () => {
     assert.throws(() => encodeResult(['x'.repeat(5000)], 2048), TaskRefusedError);
     assert.throws(() => decodeResult({ v: 1, values: encodeValue(42) }, 1e6), /not a list/);
     assert.throws(() => decodeResult('nope', 1e6), /not an mpool result/);
+  });
+
+  it('numbers that JSON carries exactly travel as BullMQ JSON, the others as structured clones', () => {
+    // Through JSON, as BullMQ stores a return value and hands it back.
+    const viaRedis = (values: unknown[]) =>
+      decodeResult(JSON.parse(JSON.stringify(encodeResult(values, 1e6))), 1e6);
+    const plain = [0, 1, -2.5, 1e300, 2 ** 53 + 2, Number.MIN_VALUE];
+    assert.deepEqual(encodeResult(plain, 1e6), { v: 1, numbers: plain });
+    assert.deepEqual(viaRedis(plain), plain);
+    for (const odd of [Number.NaN, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const values = [1, odd];
+      assert.equal('values' in encodeResult(values, 1e6), true, String(odd));
+      assert.deepEqual(viaRedis(values), values, String(odd));
+    }
+    assert.deepEqual(plainNumbers(new Float64Array([1, 2])), [1, 2]);
+    assert.throws(() => encodeResult(Array(300).fill(1), 2048), /2400 bytes, over the 2048-byte cap/);
+    assert.throws(() => decodeResult({ v: 1, numbers: [1, 'x'] }, 1e6), /not a list of numbers/);
+    // Items too: plain numbers, or refused as not a chunk.
+    const numeric = { ...job({ kind: 'name', name: 'f' }), items: [1, 2, 3] };
+    assert.deepEqual(parseJobData(JSON.parse(JSON.stringify(numeric)), 1e6).items, [1, 2, 3]);
+    assert.throws(() => parseJobData({ ...numeric, items: [1, null] }, 1e6), /not an mpool chunk \(items\)/);
+    assert.throws(
+      () => parseJobData({ ...numeric, items: Array(300).fill(1) }, 2048),
+      /over the 2048-byte cap/,
+    );
   });
 
   it('errors come back with class, fields, cause and stack; foreign failures still explain themselves', () => {
