@@ -1,5 +1,5 @@
-// The submitter's writes to BullMQ: chunks added in bulk, read results removed in batches, and cancelled jobs
-// removed or, when a node already runs them, stopped through the cancel channel.
+// The submitter's writes to BullMQ: chunks added in bulk, failed jobs it has read removed in batches, and
+// cancelled jobs removed or, when a node already runs them, stopped through the cancel channel.
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ChunkResult } from '../executor.js';
@@ -8,7 +8,7 @@ import type { Entry, RedisBooks } from './books.js';
 import { encodeJob } from './encode.js';
 import { cancelChannel, JOB_NAME, type JobData } from './wire.js';
 
-// How long a job stays in Redis once finished, if its submitter never reads and removes it (it died).
+// How long a failed job stays in Redis, if its submitter never reads and removes it (it died).
 const KEEP = { age: 3600, count: 100_000 };
 const ADD_BATCH = 500;
 
@@ -81,7 +81,13 @@ export class RedisJobs {
             batch.map((entry) => ({
               name: JOB_NAME,
               data: entry.data,
-              opts: { jobId: entry.jobId, attempts: 1, removeOnComplete: KEEP, removeOnFail: KEEP },
+              opts: {
+                jobId: entry.jobId,
+                attempts: 1,
+                // The result went to this submitter's own stream: the finished job holds nothing to read.
+                removeOnComplete: true,
+                removeOnFail: KEEP,
+              },
             })),
           );
           host.books.added(batch);
@@ -99,7 +105,8 @@ export class RedisJobs {
     }
   }
 
-  // Read results are removed in batches; KEEP (an hour) is only the fallback for a submitter that died.
+  // Read failures (and results found by the sweep) are removed in batches; KEEP (an hour) is only the fallback
+  // for a submitter that died.
   remove(jobId: string): void {
     this.#toRemove.push(jobId);
     if (this.#toRemove.length === 1) setTimeout(() => void this.flushRemovals(), 50).unref();

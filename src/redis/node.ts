@@ -10,6 +10,7 @@ import { Pool } from '../pool.js';
 import { bullConnection, createClient } from './client.js';
 import type { ResolvedConnection } from './connection.js';
 import { resolveTask } from './resolve.js';
+import { type Outcome, sendOutcome } from './results.js';
 import { ChunkRunner, shiftIndex } from './runner.js';
 import { type Running, SubmitterWatch } from './submitters.js';
 import { loadTaskTable } from './tasks.js';
@@ -20,6 +21,8 @@ import {
   type JobData,
   type JobResult,
   parseJobData,
+  resultsKey,
+  SENT,
   submitterOf,
 } from './wire.js';
 
@@ -103,10 +106,25 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
   const watch = new SubmitterWatch(cmd, jobs, { prefix: conn.prefix, queue: options.queue }, running, log);
   const { dropped } = watch;
 
-  const refuse = (job: Job, err: unknown): never => {
+  // A chunk's outcome goes to its submitter's own stream (see resultsKey), just ahead of the job's completion
+  // or failure on the same connection; the job's return value is then only SENT.
+  const send = async (jobId: string, outcome: Outcome): Promise<boolean> => {
+    const submitter = submitterOf(jobId);
+    if (submitter === undefined || dropped.has(jobId)) return false;
+    const client = (await worker.getBackend().client) as unknown as Redis;
+    sendOutcome(client, resultsKey(conn.prefix, options.queue, submitter), jobId, outcome);
+    return true;
+  };
+  const fail = async (jobId: string, err: unknown): Promise<never> => {
+    const failedReason = encodeFailure(err);
+    await send(jobId, { failedReason });
+    throw new UnrecoverableError(failedReason);
+  };
+
+  const refuse = (job: Job, err: unknown): Promise<never> => {
     failed++;
     log(`chunk ${job.id} refused: ${describe(err)}`);
-    throw new UnrecoverableError(encodeFailure(err));
+    return fail(String(job.id), err);
   };
 
   const processor = async (job: Job, token?: string): Promise<JobResult> => {
@@ -137,13 +155,13 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     try {
       const result = await runner.run(data, fn, items, run.controller.signal);
       done++;
-      watch.finished(submitter, id);
+      watch.finished(submitter);
       if (!options.quiet) {
         log(
           `chunk ${id} done: ${items.length} item(s) of ${data.fn.name || 'anonymous'} in ${Math.round(performance.now() - started)} ms`,
         );
       }
-      return result;
+      return (await send(id, { result })) ? SENT : result;
     } catch (err) {
       if (run.released && token) {
         // Shutting down: hand the chunk back to the queue now rather than after its lock expires.
@@ -154,7 +172,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
       const why = dropped.has(id) ? ' (its submitter is gone)' : ' (cancelled by its submitter)';
       log(`chunk ${id} failed: ${describe(err)}${run.controller.signal.aborted ? why : ''}`);
       // A task's own error is final: BullMQ must not retry it (only a lost node's chunk runs again).
-      throw new UnrecoverableError(encodeFailure(shiftIndex(err, data.base)));
+      return fail(id, shiftIndex(err, data.base));
     } finally {
       running.delete(id);
     }

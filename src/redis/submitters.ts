@@ -1,13 +1,11 @@
 // A node's watch on the submitters whose chunks it runs: each keeps a heartbeat key alive (see aliveKey); the
-// chunks of one that went away are dropped (queued), stopped (running) and removed (finished, never to be read).
+// chunks of one that went away are dropped (queued) and stopped (running), and its unread results deleted.
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { aliveKey } from './wire.js';
+import { aliveKey, resultsKey } from './wire.js';
 
-// How often a node looks for submitters that went away, and how many finished chunks per submitter it
-// remembers, to remove their unread results should the submitter go.
+// How often a node looks for submitters that went away.
 const ALIVE_CHECK_MS = 1000;
-const REMEMBERED_PER_SUBMITTER = 1000;
 
 /** A chunk this node runs, as the watch sees it. */
 export interface Running {
@@ -21,11 +19,13 @@ export class SubmitterWatch {
   readonly #cmd: Redis;
   readonly #jobs: Queue;
   readonly #key: (submitter: string) => string;
+  readonly #resultsKey: (submitter: string) => string;
   readonly #running: ReadonlyMap<string, Running>;
   readonly #log: (line: string) => void;
   /** Submitters' heartbeats, looked up at most once a check interval each. */
   readonly #alive = new Map<string, { alive: boolean; at: number }>();
-  readonly #finishedBy = new Map<string, string[]>();
+  /** Submitters this node sent results to, whose streams it deletes should they go before reading them. */
+  readonly #served = new Set<string>();
   /** Chunks stopped or refused because their submitter is gone: their jobs are removed once failed. */
   readonly dropped = new Set<string>();
   readonly #timer: NodeJS.Timeout;
@@ -40,6 +40,7 @@ export class SubmitterWatch {
     this.#cmd = cmd;
     this.#jobs = jobs;
     this.#key = (submitter) => aliveKey(where.prefix, where.queue, submitter);
+    this.#resultsKey = (submitter) => resultsKey(where.prefix, where.queue, submitter);
     this.#running = running;
     this.#log = log;
     this.#timer = setInterval(() => void this.#sweep(), ALIVE_CHECK_MS);
@@ -60,13 +61,9 @@ export class SubmitterWatch {
     return exists !== 1;
   }
 
-  /** A chunk of this submitter finished: its result is removed should the submitter go before reading it. */
-  finished(submitter: string | undefined, jobId: string): void {
-    if (submitter === undefined) return;
-    const finished = this.#finishedBy.get(submitter) ?? [];
-    finished.push(jobId);
-    if (finished.length > REMEMBERED_PER_SUBMITTER) finished.shift();
-    this.#finishedBy.set(submitter, finished);
+  /** A chunk of this submitter finished: its results are deleted should the submitter go before reading them. */
+  finished(submitter: string | undefined): void {
+    if (submitter !== undefined) this.#served.add(submitter);
   }
 
   removeJob(jobId: string): void {
@@ -78,7 +75,7 @@ export class SubmitterWatch {
   }
 
   async #sweep(): Promise<void> {
-    const submitters = new Set<string>(this.#finishedBy.keys());
+    const submitters = new Set<string>(this.#served);
     for (const run of this.#running.values()) if (run.submitter) submitters.add(run.submitter);
     for (const submitter of submitters) {
       if (!(await this.isGone(submitter))) continue;
@@ -88,8 +85,7 @@ export class SubmitterWatch {
         this.dropped.add(id);
         run.controller.abort();
       }
-      for (const id of this.#finishedBy.get(submitter) ?? []) this.removeJob(id);
-      this.#finishedBy.delete(submitter);
+      if (this.#served.delete(submitter)) void this.#cmd.del(this.#resultsKey(submitter)).catch(() => {});
       this.#alive.delete(submitter);
     }
   }

@@ -35,7 +35,12 @@ export interface JobData {
 }
 
 /** A chunk's result as a BullMQ job's return value: V8-serialized and base64, or plain numbers as for items. */
-export type JobResult = { v: 1; values: string } | { v: 1; numbers: number[] };
+export type JobResult = { v: 1; values: string } | { v: 1; numbers: number[] } | { v: 1; sent: true };
+
+/** Whether a job's return value says its result went to its submitter's own stream (see SENT). */
+export function isSent(raw: unknown): boolean {
+  return isObject(raw) && raw.v === 1 && raw.sent === true;
+}
 
 /** The job name every chunk is added under. */
 export const JOB_NAME = 'chunk';
@@ -56,6 +61,19 @@ export function cancelChannel(prefix: string, queue: string): string {
 export function aliveKey(prefix: string, queue: string, submitter: string): string {
   return `${prefix}:${queue}:mpool-alive:${submitter}`;
 }
+
+/**
+ * A submitter's own results: nodes add each finished chunk's result here (job id and result), and only that
+ * submitter reads it, deleting what it read; so no submitter reads another's results, or depends on how much
+ * BullMQ's shared event stream keeps. Nodes delete it when its submitter is gone; and the submitter's heartbeat
+ * gives it its redisTimeout to live, as its heartbeat key has.
+ */
+export function resultsKey(prefix: string, queue: string, submitter: string): string {
+  return `${prefix}:${queue}:mpool-results:${submitter}`;
+}
+
+/** A chunk's return value in BullMQ once its result went to its submitter's own stream (see resultsKey). */
+export const SENT: JobResult = { v: 1, sent: true };
 
 /** The submitter of a chunk, from its job id (`<submitter>-<chunk>`); undefined for an id of another shape. */
 export function submitterOf(jobId: string | undefined): string | undefined {

@@ -1,5 +1,7 @@
-// The executor on Redis: each chunk is one BullMQ job, run by worker nodes (`mpool worker`). Results come back
-// through QueueEvents, and a sweep reads the stored job for any chunk whose event never came (BullMQ #2517).
+// The executor on Redis: each chunk is one BullMQ job, run by worker nodes (`mpool worker`). Outcomes come back
+// through this submitter's own stream (redis/results.ts), starts (and failures BullMQ decides itself, such as
+// a chunk stalled too often) through QueueEvents, and a sweep reads the stored job for any chunk whose word
+// never came (BullMQ #2517).
 import { randomBytes } from 'node:crypto';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -10,7 +12,8 @@ import type { ResolvedRedisOptions } from '../options.js';
 import { type Entry, RedisBooks } from '../redis/books.js';
 import { bullConnection, createClient } from '../redis/client.js';
 import { RedisJobs } from '../redis/jobs.js';
-import { aliveKey, decodeFailure, decodeResult } from '../redis/wire.js';
+import { ResultsReader } from '../redis/results.js';
+import { aliveKey, decodeFailure, decodeResult, isSent, resultsKey } from '../redis/wire.js';
 
 // Tunables. Events normally settle chunks; the sweep only looks up chunks once the event stream has been
 // quiet this long, and backs off per chunk, so a map of thousands of slow chunks costs Redis little.
@@ -25,10 +28,10 @@ const STOP_BUDGET_MS = 1500;
 
 const noop = (): void => {};
 
-// BullMQ's event stream carries each finished chunk's result, and keeps 10,000 events by default: a gigabyte
-// for chunks of 100 KB. Kept this short, it holds about a window's worth; a submitter that falls further
-// behind than that finds a missed result in the job itself, as for any lost event (QUIET_MS).
-const EVENTS_MAX_LEN = 256;
+// BullMQ's shared event stream carries no results of ours (they go to each submitter's own stream), only
+// small events: starts, and failures with their errors (read from the own stream first). Its default length, 10,000 events, is kept shorter;
+// a failure missed there is found in its job by the sweep (QUIET_MS).
+const EVENTS_MAX_LEN = 2048;
 
 export class RedisExecutor implements Executor {
   readonly size: number;
@@ -43,6 +46,8 @@ export class RedisExecutor implements Executor {
   readonly #cmd: Redis;
   readonly #queue: Queue;
   #events: QueueEvents | null = null;
+  #results: ResultsReader | null = null;
+  readonly #resultsKey: string;
   readonly #ready: Promise<void>;
   /** Every chunk in flight, and where it is: what stats() and mpool:chunk report. */
   readonly #entries: RedisBooks;
@@ -69,6 +74,7 @@ export class RedisExecutor implements Executor {
       this.#lastError = err;
     });
     this.#aliveKey = aliveKey(conn.prefix, options.queue, this.#tag);
+    this.#resultsKey = resultsKey(conn.prefix, options.queue, this.#tag);
     this.#cmd.on('ready', () => {
       // First on a new connection: before any chunk is added again, nodes must find this submitter alive.
       this.#beat();
@@ -114,6 +120,12 @@ export class RedisExecutor implements Executor {
     events.on('completed', ({ jobId, returnvalue }) => this.#onEvent(jobId, { returnvalue }));
     events.on('failed', ({ jobId, failedReason }) => this.#onEvent(jobId, { failedReason }));
     this.#events = events;
+    this.#results = new ResultsReader(
+      createClient(conn, 'mpool:results'),
+      this.#cmd,
+      this.#resultsKey,
+      (jobId, outcome) => this.#onEvent(jobId, outcome),
+    );
     await events.waitUntilReady();
   }
 
@@ -182,6 +194,8 @@ export class RedisExecutor implements Executor {
   #onEvent(jobId: string, outcome: { returnvalue?: unknown; failedReason?: string }): void {
     if (!jobId.startsWith(`${this.#tag}-`)) return; // another submitter's chunk
     this.#lastEventAt = Date.now();
+    // Its result went to this submitter's own stream, and comes (or came) from there.
+    if (outcome.failedReason === undefined && isSent(outcome.returnvalue)) return;
     const entry = this.#entryOf(jobId);
     if (!entry) {
       // A late or second result (or a cancelled chunk finishing): already settled, only tidy up.
@@ -191,7 +205,7 @@ export class RedisExecutor implements Executor {
     this.#settleFrom(entry, outcome);
   }
 
-  #settleFrom(entry: Entry, outcome: { returnvalue?: unknown; failedReason?: string }): void {
+  #settleFrom(entry: Entry, outcome: { returnvalue?: unknown; failedReason?: string }, kept = false): void {
     let result: ChunkResult;
     if (outcome.failedReason !== undefined) {
       result = { ok: false, error: decodeFailure(outcome.failedReason) };
@@ -202,7 +216,8 @@ export class RedisExecutor implements Executor {
         result = { ok: false, error };
       }
     }
-    this.#jobs.remove(entry.jobId);
+    // A completed job is gone already (removeOnComplete); a failed one is kept for the sweep until read.
+    if (outcome.failedReason !== undefined || kept) this.#jobs.remove(entry.jobId);
     this.#settle(entry, result);
   }
 
@@ -231,6 +246,8 @@ export class RedisExecutor implements Executor {
   #beat(): void {
     this.#beatAt = Date.now();
     this.#cmd.set(this.#aliveKey, '1', 'PX', this.#options.redisTimeout).catch(noop);
+    // Unread results expire with the heartbeat should this submitter die (nodes delete them sooner).
+    this.#cmd.pexpire(this.#resultsKey, this.#options.redisTimeout).catch(noop);
   }
 
   #tick(): void {
@@ -297,11 +314,11 @@ export class RedisExecutor implements Executor {
       this.#jobs.readd(entry);
       return;
     }
-    if (job.finishedOn) {
+    if (job.finishedOn && !isSent(job.returnvalue)) {
       if (typeof job.failedReason === 'string' && job.failedReason !== '' && !job.returnvalue) {
-        this.#settleFrom(entry, { failedReason: job.failedReason });
+        this.#settleFrom(entry, { failedReason: job.failedReason }, true);
       } else {
-        this.#settleFrom(entry, { returnvalue: job.returnvalue });
+        this.#settleFrom(entry, { returnvalue: job.returnvalue }, true);
       }
       return;
     }
@@ -316,7 +333,8 @@ export class RedisExecutor implements Executor {
     clearInterval(this.#timer);
     const reachable = this.#cmd.status === 'ready';
     if (reachable && !force) await withinBudget(this.#jobs.flushRemovals());
-    if (reachable) await withinBudget(this.#cmd.del(this.#aliveKey).catch(noop));
+    await withinBudget(this.#results?.stop() ?? Promise.resolve());
+    if (reachable) await withinBudget(this.#cmd.del(this.#aliveKey, this.#resultsKey).catch(noop));
     // Disconnecting first fails whatever waits in ioredis' offline queue, so nothing below can hang.
     if (!reachable || force) this.#cmd.disconnect();
     // ioredis leaves commands queued while it was reconnecting pending forever after disconnect(): don't wait on them.

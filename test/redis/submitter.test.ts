@@ -69,7 +69,9 @@ describe('a submitter that dies', { timeout: 120_000 }, () => {
       const jobKeys = (await client.keys(`bull:${QUEUE}:*-*`)).filter((key) => /[0-9a-f]{16}-\d+$/.test(key));
       assert.deepEqual(jobKeys, []);
       assert.equal(await client.llen(`bull:${QUEUE}:wait`), 0);
+      assert.equal(await client.zcard(`bull:${QUEUE}:prioritized`), 0);
       assert.deepEqual(await client.keys(`bull:${QUEUE}:mpool-alive:*`), []);
+      assert.deepEqual(await client.keys(`bull:${QUEUE}:mpool-results:*`), []);
       const after = Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1]);
       assert.ok(after - before < 2 ** 20, `Redis kept ${((after - before) / 1024).toFixed(0)} KiB`);
       assert.ok(
