@@ -31,8 +31,6 @@ export interface JobsHost {
   readonly cmd: Redis;
   readonly options: ResolvedRedisOptions;
   readonly books: RedisBooks;
-  /** Resolves once the queue's events are listened to: no job is added before. */
-  readonly ready: Promise<void>;
   stopped(): boolean;
   /** A chunk that could not be encoded or added fails with this. */
   settle(entry: Entry, result: ChunkResult): void;
@@ -83,7 +81,7 @@ export class RedisJobs {
     const host = this.#host;
     this.#adding = true;
     try {
-      await host.ready;
+      await Promise.resolve(); // the chunks being submitted with this one join its batch
       while (this.#toAdd.length > 0 && !host.stopped()) {
         const batch = this.#toAdd.splice(0, ADD_BATCH).filter((entry) => host.books.live(entry));
         if (batch.length === 0) continue;
@@ -110,8 +108,6 @@ export class RedisJobs {
           for (const entry of batch) host.settle(entry, { ok: false, error });
         }
       }
-    } catch {
-      // ready failed: only when the executor stopped while connecting
     } finally {
       this.#adding = false;
     }
@@ -141,7 +137,6 @@ export class RedisJobs {
   async drop(jobIds: string[], stopRunning: boolean): Promise<void> {
     const { queue, cmd, options } = this.#host;
     try {
-      await this.#host.ready;
       const removed = await Promise.all(jobIds.map((id) => queue.remove(id).catch(() => 0)));
       const running = jobIds.filter((_, i) => removed[i] !== 1);
       for (const id of running) this.#zombies.add(id);

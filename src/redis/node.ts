@@ -108,11 +108,12 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
 
   // A chunk's outcome goes to its submitter's own stream (see resultsKey), just ahead of the job's completion
   // or failure on the same connection; the job's return value is then only SENT.
+  let bullClient: Redis | null = null;
   const send = async (jobId: string, outcome: Outcome): Promise<boolean> => {
     const submitter = submitterOf(jobId);
     if (submitter === undefined || dropped.has(jobId)) return false;
-    const client = (await worker.getBackend().client) as unknown as Redis;
-    sendOutcome(client, resultsKey(conn.prefix, options.queue, submitter), jobId, outcome);
+    bullClient ??= (await worker.getBackend().client) as unknown as Redis;
+    sendOutcome(bullClient, resultsKey(conn.prefix, options.queue, submitter), jobId, outcome);
     return true;
   };
   const fail = async (jobId: string, err: unknown): Promise<never> => {
@@ -152,6 +153,8 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     }
     const run: Running = { controller: new AbortController(), released: false, submitter };
     running.set(id, run);
+    // A chunk that runs here takes microseconds: its start would cost more than it tells.
+    if (!runner.runsHere(fn, data, items.length)) void send(id, { started: true });
     try {
       const result = await runner.run(data, fn, items, run.controller.signal);
       done++;

@@ -15,8 +15,8 @@ const RETRY_MS = 200;
 
 const noop = (): void => {};
 
-/** What a node sends: a chunk's result, or the `failedReason` it fails its job with. */
-export type Outcome = { result: JobResult } | { failedReason: string };
+/** What a node sends: that it started a chunk, the chunk's result, or the `failedReason` it fails its job with. */
+export type Outcome = { started: true } | { result: JobResult } | { failedReason: string };
 
 /**
  * Adds a chunk's outcome to its submitter's stream, on the connection that then completes or fails the chunk's
@@ -27,7 +27,9 @@ export function sendOutcome(client: Redis, key: string, jobId: string, outcome: 
   const sent =
     'result' in outcome
       ? client.xadd(key, '*', 'j', jobId, 'r', JSON.stringify(outcome.result))
-      : client.xadd(key, '*', 'j', jobId, 'f', outcome.failedReason);
+      : 'failedReason' in outcome
+        ? client.xadd(key, '*', 'j', jobId, 'f', outcome.failedReason)
+        : client.xadd(key, '*', 'j', jobId, 's', '1');
   sent.catch(noop);
 }
 
@@ -37,6 +39,7 @@ export class ResultsReader {
   readonly #cmd: Redis;
   readonly #key: string;
   readonly #onResult: (jobId: string, outcome: { returnvalue?: unknown; failedReason?: string }) => void;
+  readonly #onStart: (jobId: string) => void;
   #lastId = '0-0';
   #stopped = false;
   readonly #done: Promise<void>;
@@ -47,11 +50,13 @@ export class ResultsReader {
     cmd: Redis,
     key: string,
     onResult: (jobId: string, outcome: { returnvalue?: unknown; failedReason?: string }) => void,
+    onStart: (jobId: string) => void,
   ) {
     this.#reader = reader;
     this.#cmd = cmd;
     this.#key = key;
     this.#onResult = onResult;
+    this.#onStart = onStart;
     this.#done = this.#loop();
   }
 
@@ -86,8 +91,8 @@ export class ResultsReader {
     }
   }
 
-  // An entry is `j <job id> r <result as JSON>` or `j <job id> f <failedReason>`; anything else (written by
-  // someone else) is skipped.
+  // An entry is `j <job id>` and one of `s 1` (a node started the chunk), `r <result as JSON>` or
+  // `f <failedReason>`; anything else (written by someone else) is skipped.
   #take(fields: string[]): void {
     let jobId: string | undefined;
     let text: string | undefined;
@@ -96,6 +101,10 @@ export class ResultsReader {
       if (fields[i] === 'j') jobId = fields[i + 1];
       else if (fields[i] === 'r') text = fields[i + 1];
       else if (fields[i] === 'f') failedReason = fields[i + 1];
+      else if (fields[i] === 's' && jobId !== undefined) {
+        this.#onStart(jobId);
+        return;
+      }
     }
     if (jobId === undefined) return;
     if (failedReason !== undefined) {

@@ -53,7 +53,7 @@ export class ChunkRunner {
   async run(data: JobData, fn: AnyFn, items: unknown[], signal: AbortSignal): Promise<JobResult> {
     const began = performance.now();
     let result: JobResult;
-    if (this.#fits(fn, data, items.length)) {
+    if (this.runsHere(fn, data, items.length)) {
       try {
         result = await this.#runHere(fn, items, data.star);
       } catch (err) {
@@ -71,7 +71,8 @@ export class ChunkRunner {
     return result;
   }
 
-  #fits(fn: AnyFn, data: JobData, items: number): boolean {
+  /** Whether a chunk of `items` items runs on the node's own thread (measured tiny), not on a worker. */
+  runsHere(fn: AnyFn, data: JobData, items: number): boolean {
     if (this.#underMs <= 0 || data.timeout !== null || data.settle || this.#waits.has(fn)) return false;
     if (isAsync(fn)) {
       this.#waits.add(fn);

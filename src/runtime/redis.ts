@@ -1,16 +1,16 @@
-// The executor on Redis: each chunk is one BullMQ job, run by worker nodes (`mpool worker`). Outcomes come back
-// through this submitter's own stream (redis/results.ts), starts (and failures BullMQ decides itself, such as
-// a chunk stalled too often) through QueueEvents, and a sweep reads the stored job for any chunk whose word
-// never came (BullMQ #2517).
+// The executor on Redis: each chunk is one BullMQ job, run by worker nodes (`mpool worker`). Starts and
+// outcomes come back through this submitter's own stream (redis/results.ts), never BullMQ's shared events,
+// and a sweep reads the stored job for any chunk whose word never came: a failure BullMQ decides itself (a
+// chunk stalled too often), or an outcome lost with a connection (then the chunk runs again).
 import { randomBytes } from 'node:crypto';
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RedisUnavailableError, WorkerLostError } from '../errors.js';
 import type { ChunkJob, ChunkResult, Executor, ExecutorHooks } from '../executor.js';
 import type { PoolStats } from '../insight/stats.js';
 import type { ResolvedRedisOptions } from '../options.js';
 import { type Entry, RedisBooks } from '../redis/books.js';
-import { bullConnection, createClient } from '../redis/client.js';
+import { createClient } from '../redis/client.js';
 import { RedisJobs } from '../redis/jobs.js';
 import { ResultsReader } from '../redis/results.js';
 import { aliveKey, decodeFailure, decodeResult, isSent, resultsKey } from '../redis/wire.js';
@@ -28,10 +28,9 @@ const STOP_BUDGET_MS = 1500;
 
 const noop = (): void => {};
 
-// BullMQ's shared event stream carries no results of ours (they go to each submitter's own stream), only
-// small events: starts, and failures with their errors (read from the own stream first). Its default length, 10,000 events, is kept shorter;
-// a failure missed there is found in its job by the sweep (QUIET_MS).
-const EVENTS_MAX_LEN = 2048;
+// BullMQ still writes its shared event stream, which no submitter reads (see above): a failed job's event
+// carries its error, and a completed one's only SENT. Its default length, 10,000 events, is kept shorter.
+const EVENTS_MAX_LEN = 256;
 
 export class RedisExecutor implements Executor {
   readonly size: number;
@@ -40,15 +39,11 @@ export class RedisExecutor implements Executor {
   /** Job ids are `<this submitter's random id>-<chunk id>`: unique across submitters, and dedupe by chunk. */
   readonly #tag = randomBytes(8).toString('hex');
   readonly #aliveKey: string;
-  /** The events' client, when this executor made it (a cluster's; see bullConnection). */
-  #eventsClient: Redis | null = null;
   #beatAt = 0;
   readonly #cmd: Redis;
   readonly #queue: Queue;
-  #events: QueueEvents | null = null;
-  #results: ResultsReader | null = null;
+  readonly #results: ResultsReader;
   readonly #resultsKey: string;
-  readonly #ready: Promise<void>;
   /** Every chunk in flight, and where it is: what stats() and mpool:chunk report. */
   readonly #entries: RedisBooks;
   /** Adds, removes and cancels jobs. */
@@ -87,46 +82,24 @@ export class RedisExecutor implements Executor {
       streams: { events: { maxLen: EVENTS_MAX_LEN } },
     });
     this.#queue.on('error', noop);
-    this.#ready = this.#start();
-    this.#jobs = new RedisJobs({
-      queue: this.#queue,
-      cmd: this.#cmd,
-      options,
-      books: this.#entries,
-      ready: this.#ready,
-      stopped: () => this.#state === 'stopped',
-      settle: (entry, result) => this.#settle(entry, result),
-      firstCheckMs: QUIET_MS,
-    });
-    this.#ready.catch(noop);
-    this.#timer = setInterval(() => this.#tick(), TICK_MS);
-  }
-
-  // QueueEvents reads from the server's current time, so no event of ours can slip in before it listens.
-  async #start(): Promise<void> {
-    const [seconds, micros] = await this.#cmd.time();
-    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-    if (this.#state === 'stopped') return;
-    const conn = this.#options.connection;
-    const { connection, owned } = bullConnection(conn, 'mpool:events');
-    this.#eventsClient = owned;
-    const events = new QueueEvents(this.#options.queue, {
-      connection,
-      prefix: conn.prefix,
-      lastEventId: `${now - 1}-0`,
-    });
-    events.on('error', noop);
-    events.on('active', ({ jobId }) => this.#onActive(jobId));
-    events.on('completed', ({ jobId, returnvalue }) => this.#onEvent(jobId, { returnvalue }));
-    events.on('failed', ({ jobId, failedReason }) => this.#onEvent(jobId, { failedReason }));
-    this.#events = events;
+    // Starts and outcomes wait in this submitter's own stream until read: none can slip by before this reads.
     this.#results = new ResultsReader(
       createClient(conn, 'mpool:results'),
       this.#cmd,
       this.#resultsKey,
       (jobId, outcome) => this.#onEvent(jobId, outcome),
+      (jobId) => this.#onActive(jobId),
     );
-    await events.waitUntilReady();
+    this.#jobs = new RedisJobs({
+      queue: this.#queue,
+      cmd: this.#cmd,
+      options,
+      books: this.#entries,
+      stopped: () => this.#state === 'stopped',
+      settle: (entry, result) => this.#settle(entry, result),
+      firstCheckMs: QUIET_MS,
+    });
+    this.#timer = setInterval(() => this.#tick(), TICK_MS);
   }
 
   /** The nodes own their workers: as far as the submitter knows, `processes` of them. */
@@ -194,8 +167,6 @@ export class RedisExecutor implements Executor {
   #onEvent(jobId: string, outcome: { returnvalue?: unknown; failedReason?: string }): void {
     if (!jobId.startsWith(`${this.#tag}-`)) return; // another submitter's chunk
     this.#lastEventAt = Date.now();
-    // Its result went to this submitter's own stream, and comes (or came) from there.
-    if (outcome.failedReason === undefined && isSent(outcome.returnvalue)) return;
     const entry = this.#entryOf(jobId);
     if (!entry) {
       // A late or second result (or a cancelled chunk finishing): already settled, only tidy up.
@@ -333,16 +304,12 @@ export class RedisExecutor implements Executor {
     clearInterval(this.#timer);
     const reachable = this.#cmd.status === 'ready';
     if (reachable && !force) await withinBudget(this.#jobs.flushRemovals());
-    await withinBudget(this.#results?.stop() ?? Promise.resolve());
+    await withinBudget(this.#results.stop());
     if (reachable) await withinBudget(this.#cmd.del(this.#aliveKey, this.#resultsKey).catch(noop));
     // Disconnecting first fails whatever waits in ioredis' offline queue, so nothing below can hang.
     if (!reachable || force) this.#cmd.disconnect();
     // ioredis leaves commands queued while it was reconnecting pending forever after disconnect(): don't wait on them.
-    await withinBudget(this.#ready);
-    const events = this.#events;
-    await withinBudget(Promise.all([events?.close(), this.#queue.close()]));
-    if (events) await withinBudget(events.disconnect());
-    this.#eventsClient?.disconnect();
+    await withinBudget(this.#queue.close());
     if (reachable && !force) await withinBudget(this.#cmd.quit());
     this.#cmd.disconnect();
   }

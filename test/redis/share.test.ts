@@ -69,9 +69,13 @@ describe('four submitters on one queue', { timeout: 120_000 }, () => {
       const rest: number[] = [first.value as number];
       for await (const value of small) rest.push(value as number);
       assert.deepEqual(rest, [0, 2, 4, 6, 8, 10, 12, 14]);
-      // Each submitter has a results stream of its own while it runs.
+      // Each submitter has a results stream of its own while it runs, and a reader of it; none reads BullMQ's
+      // shared event stream (QueueEvents' connections are named <queue>:qe).
       const streams = await client.keys(`bull:${QUEUE}:mpool-results:*`);
       assert.equal(streams.length, LONG_MAPS + 1, streams.join(', '));
+      const clients = (await client.client('LIST')) as string;
+      assert.equal(clients.match(/\bname=mpool:results\b/g)?.length, LONG_MAPS + 1, clients);
+      assert.doesNotMatch(clients, /\bname=\S*:qe\b/);
       await pool.terminate();
       t.diagnostic(`first result of the small map after ${firstMs} ms, with ${queued} chunks queued ahead`);
       assert.ok(firstMs < 2000, `the small map's first result took ${firstMs} ms`);
