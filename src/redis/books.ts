@@ -5,6 +5,9 @@ import { chunkChannel, fnName } from '../insight/channels.js';
 import { type ChunkSample, type PoolStats, Tally } from '../insight/stats.js';
 import type { JobData } from './wire.js';
 
+// BullMQ's lowest priority (its highest number).
+const PRIORITY_MAX = 2 ** 21 - 1;
+
 export interface Entry {
   job: ChunkJob;
   jobId: string;
@@ -14,6 +17,8 @@ export interface Entry {
   /** When the sweep may next look this chunk up, and how long it then waits again (doubling). */
   nextCheck: number;
   checkEvery: number;
+  /** Its place in its call (1 for the first chunk), its BullMQ priority: see RedisBooks.add. */
+  priority: number;
   /** Times the job vanished from Redis (a restart without persistence) and was added again. */
   readded: number;
   /** When it was submitted, added to Redis, and taken by a node (its 'active' event), in ms since the epoch. */
@@ -26,6 +31,8 @@ export class RedisBooks {
   readonly #pool: number;
   readonly #entries = new Map<number, Entry>();
   readonly #tally = new Tally();
+  /** Per call in flight: its next chunk's place, and its chunks in the books. */
+  readonly #calls = new Map<number, { next: number; live: number }>();
   /** Chunks a node has taken (their 'active' event came) and that have not settled. */
   #running = 0;
 
@@ -41,9 +48,19 @@ export class RedisBooks {
     return this.#entries.values();
   }
 
-  /** A chunk submitted: its entry, not yet in Redis. */
+  /**
+   * A chunk submitted: its entry, not yet in Redis. Fair sharing: its BullMQ priority is its place in its
+   * call, so nodes take every call's k-th chunk before any call's (k+1)-th, and a small map started while long
+   * maps run waits for the chunks already running, not for the long maps' queued ones, whoever submitted them.
+   */
   add(job: ChunkJob, jobId: string, firstCheck: number): Entry {
     const now = Date.now();
+    let call = this.#calls.get(job.call);
+    if (!call) {
+      call = { next: 1, live: 0 };
+      this.#calls.set(job.call, call);
+    }
+    call.live++;
     const entry: Entry = {
       job,
       jobId,
@@ -51,6 +68,7 @@ export class RedisBooks {
       added: false,
       nextCheck: now + firstCheck,
       checkEvery: firstCheck,
+      priority: Math.min(PRIORITY_MAX, call.next++),
       readded: 0,
       queuedAt: now,
       sentAt: 0,
@@ -92,6 +110,8 @@ export class RedisBooks {
     if (!entry) return undefined;
     this.#entries.delete(id);
     if (entry.startedAt !== 0) this.#running--;
+    const call = this.#calls.get(entry.job.call);
+    if (call && --call.live === 0) this.#calls.delete(entry.job.call);
     return entry;
   }
 
@@ -99,6 +119,7 @@ export class RedisBooks {
   dropAll(): Entry[] {
     const all = [...this.#entries.values()];
     this.#entries.clear();
+    this.#calls.clear();
     this.#running = 0;
     return all;
   }

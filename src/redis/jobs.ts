@@ -11,18 +11,6 @@ import { cancelChannel, JOB_NAME, type JobData } from './wire.js';
 // How long a failed job stays in Redis, if its submitter never reads and removes it (it died).
 const KEEP = { age: 3600, count: 100_000 };
 const ADD_BATCH = 500;
-// BullMQ's lowest priority (its highest number).
-const PRIORITY_MAX = 2 ** 21;
-
-/**
- * Fair sharing: a chunk's BullMQ priority is its place in its call (1 for the first chunk), so nodes take every
- * call's k-th chunk before any call's (k+1)-th. A small map started while long ones run waits for the chunks
- * already running, not for the long maps' queued ones, whoever submitted either.
- */
-export function priorityOf(job: { base: number; items: ArrayLike<unknown> }): number {
-  return Math.min(PRIORITY_MAX, Math.floor(job.base / Math.max(1, job.items.length)) + 1);
-}
-
 const noop = (): void => {};
 
 /** What the job writer needs of its executor. */
@@ -92,7 +80,7 @@ export class RedisJobs {
               data: entry.data,
               opts: {
                 jobId: entry.jobId,
-                priority: priorityOf(entry.job),
+                priority: entry.priority,
                 attempts: 1,
                 // The result went to this submitter's own stream: the finished job holds nothing to read.
                 removeOnComplete: true,

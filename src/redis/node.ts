@@ -113,6 +113,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     const submitter = submitterOf(jobId);
     if (submitter === undefined || dropped.has(jobId)) return false;
     bullClient ??= (await worker.getBackend().client) as unknown as Redis;
+    watch.served(submitter);
     sendOutcome(bullClient, resultsKey(conn.prefix, options.queue, submitter), jobId, outcome);
     return true;
   };
@@ -158,7 +159,6 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     try {
       const result = await runner.run(data, fn, items, run.controller.signal);
       done++;
-      watch.finished(submitter);
       if (!options.quiet) {
         log(
           `chunk ${id} done: ${items.length} item(s) of ${data.fn.name || 'anonymous'} in ${Math.round(performance.now() - started)} ms`,

@@ -15,6 +15,17 @@ const RETRY_MS = 200;
 
 const noop = (): void => {};
 
+/** Whether stream id `a` (`<ms>-<seq>`) comes after `b`. */
+function laterId(a: string, b: string): boolean {
+  const [ams = '0', aseq = '0'] = a.split('-');
+  const [bms = '0', bseq = '0'] = b.split('-');
+  return ams.length !== bms.length
+    ? ams.length > bms.length
+    : ams !== bms
+      ? ams > bms
+      : Number(aseq) > Number(bseq);
+}
+
 /** What a node sends: that it started a chunk, the chunk's result, or the `failedReason` it fails its job with. */
 export type Outcome = { started: true } | { result: JobResult } | { failedReason: string };
 
@@ -24,12 +35,13 @@ export type Outcome = { started: true } | { result: JobResult } | { failedReason
  * outcome is in the stream, and a connection lost before either leaves the job to be run again.
  */
 export function sendOutcome(client: Redis, key: string, jobId: string, outcome: Outcome): void {
+  // NOMKSTREAM: a stream its submitter deleted (it stopped, or a node found it gone) stays deleted.
   const sent =
     'result' in outcome
-      ? client.xadd(key, '*', 'j', jobId, 'r', JSON.stringify(outcome.result))
+      ? client.xadd(key, 'NOMKSTREAM', '*', 'j', jobId, 'r', JSON.stringify(outcome.result))
       : 'failedReason' in outcome
-        ? client.xadd(key, '*', 'j', jobId, 'f', outcome.failedReason)
-        : client.xadd(key, '*', 'j', jobId, 's', '1');
+        ? client.xadd(key, 'NOMKSTREAM', '*', 'j', jobId, 'f', outcome.failedReason)
+        : client.xadd(key, 'NOMKSTREAM', '*', 'j', jobId, 's', '1');
   sent.catch(noop);
 }
 
@@ -53,6 +65,8 @@ export class ResultsReader {
     onStart: (jobId: string) => void,
   ) {
     this.#reader = reader;
+    // Outages are the executor's to judge (its watchdog); without a listener ioredis would print each error.
+    reader.on('error', noop);
     this.#cmd = cmd;
     this.#key = key;
     this.#onResult = onResult;
@@ -79,16 +93,18 @@ export class ResultsReader {
         continue;
       }
       if (!reply || this.#stopped) continue;
-      const ids: string[] = [];
-      for (const [, entries] of reply) {
-        for (const [id, fields] of entries) {
-          ids.push(id);
-          this.#lastId = id;
-          this.#take(fields);
-        }
-      }
-      if (ids.length > 0) this.#cmd.xdel(this.#key, ...ids).catch(noop);
+      for (const [, entries] of reply) this.#handle(entries);
     }
+  }
+
+  #handle(entries: Array<[string, string[]]>): void {
+    const ids: string[] = [];
+    for (const [id, fields] of entries) {
+      ids.push(id);
+      if (laterId(id, this.#lastId)) this.#lastId = id;
+      this.#take(fields);
+    }
+    if (ids.length > 0) this.#cmd.xdel(this.#key, ...ids).catch(noop);
   }
 
   // An entry is `j <job id>` and one of `s 1` (a node started the chunk), `r <result as JSON>` or
@@ -119,6 +135,24 @@ export class ResultsReader {
       return;
     }
     this.#onResult(jobId, { returnvalue });
+  }
+
+  /**
+   * Reads what the stream holds now on the command connection, beside the blocked read: whatever both
+   * deliver is handed on twice, and the executor settles a chunk once.
+   */
+  async catchUp(): Promise<void> {
+    for (;;) {
+      const entries = (await this.#cmd.xrange(
+        this.#key,
+        `(${this.#lastId}`,
+        '+',
+        'COUNT',
+        READ_COUNT,
+      )) as Array<[string, string[]]>;
+      this.#handle(entries);
+      if (entries.length < READ_COUNT || this.#stopped) return;
+    }
   }
 
   /** Stops reading: the connection is closed, which ends a blocked read at once. */

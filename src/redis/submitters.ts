@@ -61,9 +61,9 @@ export class SubmitterWatch {
     return exists !== 1;
   }
 
-  /** A chunk of this submitter finished: its results are deleted should the submitter go before reading them. */
-  finished(submitter: string | undefined): void {
-    if (submitter !== undefined) this.#served.add(submitter);
+  /** This node sent the submitter something: its stream is deleted should the submitter go before reading it. */
+  served(submitter: string): void {
+    this.#served.add(submitter);
   }
 
   removeJob(jobId: string): void {

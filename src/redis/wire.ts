@@ -34,13 +34,11 @@ export interface JobData {
   items: string | number[];
 }
 
-/** A chunk's result as a BullMQ job's return value: V8-serialized and base64, or plain numbers as for items. */
+/**
+ * A chunk's result as a BullMQ job's return value: V8-serialized and base64, or plain numbers as for items; or
+ * only SENT, once the result went to its submitter's own stream.
+ */
 export type JobResult = { v: 1; values: string } | { v: 1; numbers: number[] } | { v: 1; sent: true };
-
-/** Whether a job's return value says its result went to its submitter's own stream (see SENT). */
-export function isSent(raw: unknown): boolean {
-  return isObject(raw) && raw.v === 1 && raw.sent === true;
-}
 
 /** The job name every chunk is added under. */
 export const JOB_NAME = 'chunk';

@@ -13,12 +13,13 @@ import { type Entry, RedisBooks } from '../redis/books.js';
 import { createClient } from '../redis/client.js';
 import { RedisJobs } from '../redis/jobs.js';
 import { ResultsReader } from '../redis/results.js';
-import { aliveKey, decodeFailure, decodeResult, isSent, resultsKey } from '../redis/wire.js';
+import { aliveKey, decodeFailure, decodeResult, resultsKey } from '../redis/wire.js';
 
 // Tunables. Events normally settle chunks; the sweep only looks up chunks once the event stream has been
 // quiet this long, and backs off per chunk, so a map of thousands of slow chunks costs Redis little.
 const TICK_MS = 500;
 const QUIET_MS = 2000;
+const BUSY_SWEEP_MS = 10_000;
 const MAX_CHECK_EVERY_MS = 30_000;
 const SWEEP_BATCH = 200;
 const MAX_READDS = 3;
@@ -53,6 +54,7 @@ export class RedisExecutor implements Executor {
   #downSince: number | null = null;
   #recheckAll = false;
   #lastEventAt = Date.now();
+  #lastSweepAt = Date.now();
   #sweeping = false;
   #lastError: Error | undefined;
   readonly #timer: NodeJS.Timeout;
@@ -71,8 +73,9 @@ export class RedisExecutor implements Executor {
     this.#aliveKey = aliveKey(conn.prefix, options.queue, this.#tag);
     this.#resultsKey = resultsKey(conn.prefix, options.queue, this.#tag);
     this.#cmd.on('ready', () => {
-      // First on a new connection: before any chunk is added again, nodes must find this submitter alive.
-      this.#beat();
+      // First on a new connection: before any chunk is added again, nodes must find this submitter alive,
+      // and its stream there (nodes never make one: see sendOutcome).
+      this.#beat(true);
       if (this.#downSince !== null) this.#recheckAll = true;
       this.#downSince = null;
     });
@@ -214,11 +217,15 @@ export class RedisExecutor implements Executor {
   // ---- Watchdog and sweep ---------------------------------------------------------------------------------
 
   /** Renews the heartbeat, so nodes go on running this submitter's chunks. */
-  #beat(): void {
+  #beat(connected = false): void {
     this.#beatAt = Date.now();
-    this.#cmd.set(this.#aliveKey, '1', 'PX', this.#options.redisTimeout).catch(noop);
+    const { redisTimeout } = this.#options;
+    this.#cmd.set(this.#aliveKey, '1', 'PX', redisTimeout).catch(noop);
+    // Its stream, made (again) should it be missing: a Redis restarted without its data, or a node that
+    // found this submitter gone while its event loop was blocked. The entry that makes it is read and skipped.
+    if (connected || this.#entries.size > 0) this.#cmd.xadd(this.#resultsKey, '*', 'x', '1').catch(noop);
     // Unread results expire with the heartbeat should this submitter die (nodes delete them sooner).
-    this.#cmd.pexpire(this.#resultsKey, this.#options.redisTimeout).catch(noop);
+    this.#cmd.pexpire(this.#resultsKey, redisTimeout).catch(noop);
   }
 
   #tick(): void {
@@ -239,7 +246,9 @@ export class RedisExecutor implements Executor {
       return;
     }
     if (this.#sweeping || this.#entries.size === 0) return;
-    if (!this.#recheckAll && now - this.#lastEventAt < QUIET_MS) return;
+    const quiet = now - this.#lastEventAt >= QUIET_MS;
+    if (!this.#recheckAll && !quiet && now - this.#lastSweepAt < BUSY_SWEEP_MS) return;
+    this.#lastSweepAt = now;
     void this.#sweep(now);
   }
 
@@ -254,11 +263,19 @@ export class RedisExecutor implements Executor {
         if (entry.added && (all || entry.nextCheck <= now)) due.push(entry);
         if (due.length >= SWEEP_BATCH && !all) break;
       }
+      const vanished: Entry[] = [];
       for (let i = 0; i < due.length && this.#state !== 'stopped'; i += SWEEP_BATCH) {
         const batch = due.slice(i, i + SWEEP_BATCH);
         const jobs = await Promise.all(batch.map((entry) => this.#queue.getJob(entry.jobId)));
-        for (let k = 0; k < batch.length; k++) this.#check(batch[k]!, jobs[k], now);
+        for (let k = 0; k < batch.length; k++) {
+          if (this.#check(batch[k]!, jobs[k], now)) vanished.push(batch[k]!);
+        }
       }
+      if (vanished.length === 0) return;
+      // A finished job is removed on completion, so a chunk whose outcome waits unread in this submitter's
+      // stream (its reader is behind, or reconnecting) looks vanished too: read the stream first.
+      await this.#results.catchUp();
+      for (const entry of vanished) if (this.#entries.live(entry)) this.#rerun(entry);
     } catch {
       // Redis went away mid-sweep: the watchdog takes over, and a full sweep follows the reconnect.
     } finally {
@@ -266,35 +283,39 @@ export class RedisExecutor implements Executor {
     }
   }
 
-  #check(entry: Entry, job: Awaited<ReturnType<Queue['getJob']>>, now: number): void {
-    if (!this.#entries.live(entry) || !entry.added) return;
-    if (!job) {
-      // Gone from Redis without a result: a restart without persistence, or evicted. Run it again.
-      if (++entry.readded > MAX_READDS) {
-        this.#settle(entry, {
-          ok: false,
-          error: new WorkerLostError({
-            exitCode: null,
-            signal: null,
-            kind: 'vanished',
-            reason: `its job vanished from Redis ${MAX_READDS} times (is Redis restarting, or evicting keys?)`,
-          }),
-        });
-        return;
-      }
-      this.#jobs.readd(entry);
-      return;
-    }
-    if (job.finishedOn && !isSent(job.returnvalue)) {
+  /** Settles the chunk if its job says how it ended; true if the job is gone. */
+  #check(entry: Entry, job: Awaited<ReturnType<Queue['getJob']>>, now: number): boolean {
+    if (!this.#entries.live(entry) || !entry.added) return false;
+    if (!job) return true;
+    if (job.finishedOn) {
       if (typeof job.failedReason === 'string' && job.failedReason !== '' && !job.returnvalue) {
         this.#settleFrom(entry, { failedReason: job.failedReason }, true);
       } else {
         this.#settleFrom(entry, { returnvalue: job.returnvalue }, true);
       }
-      return;
+      return false;
     }
     entry.checkEvery = Math.min(entry.checkEvery * 2, MAX_CHECK_EVERY_MS);
     entry.nextCheck = now + entry.checkEvery;
+    return false;
+  }
+
+  // Gone from Redis without an outcome: a restart without persistence, eviction, or an outcome lost with a
+  // connection. Run it again.
+  #rerun(entry: Entry): void {
+    if (++entry.readded > MAX_READDS) {
+      this.#settle(entry, {
+        ok: false,
+        error: new WorkerLostError({
+          exitCode: null,
+          signal: null,
+          kind: 'vanished',
+          reason: `its job vanished from Redis ${MAX_READDS} times (is Redis restarting, or evicting keys?)`,
+        }),
+      });
+      return;
+    }
+    this.#jobs.readd(entry);
   }
 
   // ---- Shutdown -------------------------------------------------------------------------------------------

@@ -186,6 +186,35 @@ describe('delivery on Redis', { timeout: 120_000 }, () => {
     await p.terminate();
   });
 
+  it('a results reader cut off: outcomes waiting in the stream are read by the sweep, no chunk runs twice', async () => {
+    const log = logFile();
+    await nodesFor('cut', log, 1);
+    const p = pool('cut');
+    assert.deepEqual(await p.map(sqr, [1, 2]), [1, 4]);
+    const admin = new Redis({ host: '127.0.0.1', port: server.port, maxRetriesPerRequest: null });
+    // No room for a new connection, then the submitter's results reader cut: it cannot come back.
+    const connected = Number(/connected_clients:(\d+)/.exec(await admin.info('clients'))![1]);
+    await admin.config('SET', 'maxclients', String(connected - 1));
+    try {
+      const clients = (await admin.client('LIST')) as string;
+      const reader = /\bid=(\d+)\b[^\n]*\bname=mpool:results\b/.exec(clients)?.[1];
+      assert.ok(reader, clients);
+      await admin.client('KILL', 'ID', reader);
+      // Past the 2 s after which the submitter looks its quiet chunks up, their jobs are gone (removed on
+      // completion) while their outcomes wait, unread, in its stream.
+      assert.deepEqual(await p.map(trackedDouble, [1, 2, 3, 4, 5, 6], 1), [2, 4, 6, 8, 10, 12]);
+      const { byItem } = runs(log);
+      assert.deepEqual(
+        [1, 2, 3, 4, 5, 6].map((x) => byItem.get(x)),
+        [1, 1, 1, 1, 1, 1],
+      );
+    } finally {
+      await admin.config('SET', 'maxclients', '10000');
+      admin.disconnect();
+    }
+    await p.terminate();
+  });
+
   it('Redis restarting mid-map: the map finishes, each result once and in order', async () => {
     const log = logFile();
     await nodesFor('restart', log);
@@ -216,9 +245,24 @@ describe('delivery on Redis', { timeout: 120_000 }, () => {
       [2, 3000],
     ] as [number, number][]);
     while (runs(log).lines.length < 1) await sleep(10);
+    // ioredis prints every connection error of a client that has no 'error' listener: none of ours may.
+    const printed: string[] = [];
+    const { error } = console;
+    console.error = (...args: unknown[]) => {
+      printed.push(args.map(String).join(' '));
+      error(...args);
+    };
     await server.down();
     const started = Date.now();
-    await assert.rejects(result, RedisUnavailableError);
+    try {
+      await assert.rejects(result, RedisUnavailableError);
+    } finally {
+      console.error = error;
+    }
+    assert.deepEqual(
+      printed.filter((line) => /Unhandled error event/.test(line)),
+      [],
+    );
     assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
     const terminating = Date.now();
     await p.terminate();

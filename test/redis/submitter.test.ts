@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { Pool } from '../../src/index.js';
 import { type NodeProcess, RedisServer, ROOT, sleep, startNode } from './fixtures/harness.js';
+import { slowDouble } from './fixtures/tasks.js';
 
 const QUEUE = 'orphaned';
 let server: RedisServer;
@@ -79,6 +81,25 @@ describe('a submitter that dies', { timeout: 120_000 }, () => {
         node.lines.join('\n'),
       );
       t.diagnostic(`${atKill} items had started by the kill, ${settled} in all (of 200)`);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('terminate() with chunks running leaves no stream of its own behind, though its nodes still answer', async () => {
+    const client = new Redis(server.url);
+    const log = join(dir, 'ran.log');
+    try {
+      const pool = new Pool({ redis: server.url, queue: QUEUE, processes: 2 });
+      const ranBefore = ranItems(log);
+      const result = pool.map(slowDouble, [1, 2, 3, 4, 5, 6, 7, 8], 1).catch((err: unknown) => err);
+      while (ranItems(log) === ranBefore) await sleep(10);
+      assert.equal((await client.keys(`bull:${QUEUE}:mpool-results:*`)).length, 1);
+      await pool.terminate();
+      assert.ok((await result) instanceof Error);
+      // The stopped chunks' failures (and any late result) reach Redis after the submitter deleted its stream.
+      await sleep(1000);
+      assert.deepEqual(await client.keys(`bull:${QUEUE}:mpool-results:*`), []);
     } finally {
       client.disconnect();
     }
