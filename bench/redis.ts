@@ -316,8 +316,12 @@ async function runAgainstBullmq(url: string, scenario: RatioScenario, rounds: nu
     };
     const times: Record<keyof typeof sides, number[]> = { mpool: [], bullmq: [] };
     const items = scenario.items();
-    // Warm: the short map whole, three times (JIT, connections); the long one on a tenth of its items.
-    const warm = scenario.repeat > 1 ? items : items.slice(0, Math.ceil(items.length / 10));
+    // Warm: the short map whole, three times (JIT, connections); the long one on a tenth of its items, and
+    // at least two chunks a node, so that every node has loaded its task before the timed runs.
+    const warm =
+      scenario.repeat > 1
+        ? items
+        : items.slice(0, Math.max(Math.ceil(items.length / 10), 2 * scenario.nodes * scenario.chunksize));
     for (let k = 0; k < (scenario.repeat > 1 ? 3 : 1); k++) {
       for (const side of Object.values(sides)) await side(warm);
     }
