@@ -4,8 +4,10 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { aliveKey, resultsKey } from './wire.js';
 
-// How often a node looks for submitters that went away.
+// How often a node looks for submitters that went away, and how long it remembers the heartbeat of one whose
+// chunks it no longer has (after that, a chunk of it looks the heartbeat up again).
 const ALIVE_CHECK_MS = 1000;
+const FORGET_MS = 60_000;
 
 /** A chunk this node runs, as the watch sees it. */
 export interface Running {
@@ -88,5 +90,15 @@ export class SubmitterWatch {
       if (this.#served.delete(submitter)) void this.#cmd.del(this.#resultsKey(submitter)).catch(() => {});
       this.#alive.delete(submitter);
     }
+    // A node serving many short-lived submitters over weeks must not keep every one it ever looked up.
+    const now = Date.now();
+    for (const [submitter, known] of this.#alive) {
+      if (now - known.at > FORGET_MS && !submitters.has(submitter)) this.#alive.delete(submitter);
+    }
+  }
+
+  /** How many submitters the node remembers a heartbeat of. */
+  get remembered(): number {
+    return this.#alive.size;
   }
 }
