@@ -37,6 +37,6 @@ export const YIELD_AFTER_MS = 50;
 // ---- A Redis worker node --------------------------------------------------------------------------------
 
 // A chunk that its function's measured cost says runs in less than this (ms) runs on the node's own thread
-// (redis/tiny.ts): a round trip to a worker thread costs a node about 0.2 ms, more than such a chunk's work.
+// (redis/runner.ts): a round trip to a worker thread costs a node about 0.2 ms, more than such a chunk's work.
 // `mpool worker --inline-under MS` changes it; 0 sends every chunk to the node's workers.
 export const NODE_INLINE_UNDER_MS = 0.5;

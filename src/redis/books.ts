@@ -21,7 +21,7 @@ export interface Entry {
   priority: number;
   /** Times the job vanished from Redis (a restart without persistence) and was added again. */
   readded: number;
-  /** When it was submitted, added to Redis, and taken by a node (its 'active' event), in ms since the epoch. */
+  /** When it was submitted, added to Redis, and started by a node (as its stream said), in ms since the epoch. */
   queuedAt: number;
   sentAt: number;
   startedAt: number;
@@ -33,7 +33,7 @@ export class RedisBooks {
   readonly #tally = new Tally();
   /** Per call in flight: its next chunk's place, and its chunks in the books. */
   readonly #calls = new Map<number, { next: number; live: number }>();
-  /** Chunks a node has taken (their 'active' event came) and that have not settled. */
+  /** Chunks a node said it started and that have not settled. */
   #running = 0;
 
   constructor(pool: number) {

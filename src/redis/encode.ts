@@ -11,8 +11,9 @@ import { checkPayload, encodeValue, type JobData, type JobFn, plainNumbers, sign
 export async function encodeJob(job: ChunkJob, options: ResolvedRedisOptions): Promise<JobData> {
   let items: string | number[];
   try {
-    items =
-      (job.star ? null : plainNumbers(job.items)) ?? encodeValue(job.star ? job.items : packItems(job.items));
+    items = job.star
+      ? encodeValue(job.items)
+      : (plainNumbers(job.items) ?? encodeValue(packItems(job.items)));
   } catch (err) {
     throw findUncloneable(job.items, job.base) ?? new SerializationError(job.base, 'argument', String(err));
   }

@@ -11,6 +11,7 @@ import { cancelChannel, JOB_NAME, type JobData } from './wire.js';
 // How long a failed job stays in Redis, if its submitter never reads and removes it (it died).
 const KEEP = { age: 3600, count: 100_000 };
 const ADD_BATCH = 500;
+
 const noop = (): void => {};
 
 /** What the job writer needs of its executor. */
@@ -101,8 +102,8 @@ export class RedisJobs {
     }
   }
 
-  // Read failures (and results found by the sweep) are removed in batches; KEEP (an hour) is only the fallback
-  // for a submitter that died.
+  // Failed jobs, once read, are removed in batches; KEEP (an hour) is only the fallback for a submitter that
+  // died.
   remove(jobId: string): void {
     this.#toRemove.push(jobId);
     if (this.#toRemove.length === 1) setTimeout(() => void this.flushRemovals(), 50).unref();

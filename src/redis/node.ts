@@ -154,10 +154,12 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     }
     const run: Running = { controller: new AbortController(), released: false, submitter };
     running.set(id, run);
-    // A chunk that runs here takes microseconds: its start would cost more than it tells.
-    if (!runner.runsHere(fn, data, items.length)) void send(id, { started: true });
     try {
-      const result = await runner.run(data, fn, items, run.controller.signal);
+      // Only a chunk that goes to a worker says it started: one run here takes microseconds, and its start
+      // would cost more than it tells.
+      const result = await runner.run(data, fn, items, run.controller.signal, () => {
+        void send(id, { started: true });
+      });
       done++;
       if (!options.quiet) {
         log(

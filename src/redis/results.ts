@@ -35,14 +35,14 @@ export type Outcome = { started: true } | { result: JobResult } | { failedReason
  * outcome is in the stream, and a connection lost before either leaves the job to be run again.
  */
 export function sendOutcome(client: Redis, key: string, jobId: string, outcome: Outcome): void {
-  // NOMKSTREAM: a stream its submitter deleted (it stopped, or a node found it gone) stays deleted.
-  const sent =
+  const [field, value] =
     'result' in outcome
-      ? client.xadd(key, 'NOMKSTREAM', '*', 'j', jobId, 'r', JSON.stringify(outcome.result))
+      ? ['r', JSON.stringify(outcome.result)]
       : 'failedReason' in outcome
-        ? client.xadd(key, 'NOMKSTREAM', '*', 'j', jobId, 'f', outcome.failedReason)
-        : client.xadd(key, 'NOMKSTREAM', '*', 'j', jobId, 's', '1');
-  sent.catch(noop);
+        ? ['f', outcome.failedReason]
+        : ['s', '1'];
+  // NOMKSTREAM: a stream its submitter deleted (it stopped, or a node found it gone) stays deleted.
+  client.xadd(key, 'NOMKSTREAM', '*', 'j', jobId, field, value).catch(noop);
 }
 
 /** A submitter's reader of its own results stream: hands each result on, then deletes what it read. */
@@ -113,16 +113,18 @@ export class ResultsReader {
     let jobId: string | undefined;
     let text: string | undefined;
     let failedReason: string | undefined;
+    let started = false;
     for (let i = 0; i + 1 < fields.length; i += 2) {
       if (fields[i] === 'j') jobId = fields[i + 1];
       else if (fields[i] === 'r') text = fields[i + 1];
       else if (fields[i] === 'f') failedReason = fields[i + 1];
-      else if (fields[i] === 's' && jobId !== undefined) {
-        this.#onStart(jobId);
-        return;
-      }
+      else if (fields[i] === 's') started = true;
     }
     if (jobId === undefined) return;
+    if (started) {
+      this.#onStart(jobId);
+      return;
+    }
     if (failedReason !== undefined) {
       this.#onResult(jobId, { failedReason });
       return;

@@ -47,13 +47,20 @@ export class ChunkRunner {
   }
 
   /**
-   * Runs a chunk and encodes its values. Throws what the chunk fails with, its item counted from the chunk's
-   * first: the task's error, or a SerializationError naming the item whose value cannot travel.
+   * Runs a chunk and encodes its values; `toWorker` is called first when the chunk goes to a worker. Throws
+   * what the chunk fails with, its item counted from the chunk's first: the task's error, or a
+   * SerializationError naming the item whose value cannot travel.
    */
-  async run(data: JobData, fn: AnyFn, items: unknown[], signal: AbortSignal): Promise<JobResult> {
+  async run(
+    data: JobData,
+    fn: AnyFn,
+    items: unknown[],
+    signal: AbortSignal,
+    toWorker: () => void,
+  ): Promise<JobResult> {
     const began = performance.now();
     let result: JobResult;
-    if (this.runsHere(fn, data, items.length)) {
+    if (this.#runsHere(fn, data, items.length)) {
       try {
         result = await this.#runHere(fn, items, data.star);
       } catch (err) {
@@ -64,6 +71,7 @@ export class ChunkRunner {
           : err;
       }
     } else {
+      toWorker();
       result = await this.#runOnPool(data, fn, items, signal);
       if (data.settle) return result; // its time includes failures, which say nothing of the next chunk
     }
@@ -72,7 +80,7 @@ export class ChunkRunner {
   }
 
   /** Whether a chunk of `items` items runs on the node's own thread (measured tiny), not on a worker. */
-  runsHere(fn: AnyFn, data: JobData, items: number): boolean {
+  #runsHere(fn: AnyFn, data: JobData, items: number): boolean {
     if (this.#underMs <= 0 || data.timeout !== null || data.settle || this.#waits.has(fn)) return false;
     if (isAsync(fn)) {
       this.#waits.add(fn);

@@ -61,8 +61,8 @@ export function aliveKey(prefix: string, queue: string, submitter: string): stri
 }
 
 /**
- * A submitter's own results: nodes add each finished chunk's result here (job id and result), and only that
- * submitter reads it, deleting what it read; so no submitter reads another's results, or depends on how much
+ * A submitter's own stream: nodes add each chunk's start, result or failure here (see results.ts), and only
+ * that submitter reads it, deleting what it read; so no submitter reads another's results, or depends on how much
  * BullMQ's shared event stream keeps. Nodes delete it when its submitter is gone; and the submitter's heartbeat
  * gives it its redisTimeout to live, as its heartbeat key has.
  */
@@ -213,7 +213,8 @@ export function decodeItems(items: string | number[]): unknown[] {
 
 export function decodeResult(raw: unknown, cap: number): ArrayLike<unknown> {
   if (isObject(raw) && raw.v === 1 && Array.isArray(raw.numbers)) {
-    if (raw.numbers.length * 8 > cap) throw tooBig('result of this task', raw.numbers.length * 8, cap);
+    const size = weight(raw.numbers);
+    if (size > cap) throw tooBig('result of this task', size, cap);
     if (plainNumbers(raw.numbers) === null) {
       throw new TypeError('The job completed with a return value that is not a list of numbers.');
     }

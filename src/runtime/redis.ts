@@ -15,8 +15,9 @@ import { RedisJobs } from '../redis/jobs.js';
 import { ResultsReader } from '../redis/results.js';
 import { aliveKey, decodeFailure, decodeResult, resultsKey } from '../redis/wire.js';
 
-// Tunables. Events normally settle chunks; the sweep only looks up chunks once the event stream has been
-// quiet this long, and backs off per chunk, so a map of thousands of slow chunks costs Redis little.
+// Tunables. Outcomes in this submitter's stream normally settle chunks; the sweep looks chunks up once the
+// stream has been quiet this long (and, while it is busy, every BUSY_SWEEP_MS), and backs off per chunk, so a
+// map of thousands of slow chunks costs Redis little.
 const TICK_MS = 500;
 const QUIET_MS = 2000;
 const BUSY_SWEEP_MS = 10_000;
@@ -168,7 +169,7 @@ export class RedisExecutor implements Executor {
   }
 
   #onEvent(jobId: string, outcome: { returnvalue?: unknown; failedReason?: string }): void {
-    if (!jobId.startsWith(`${this.#tag}-`)) return; // another submitter's chunk
+    if (!jobId.startsWith(`${this.#tag}-`)) return; // not a chunk of this submitter's (the stream is its own)
     this.#lastEventAt = Date.now();
     const entry = this.#entryOf(jobId);
     if (!entry) {
@@ -179,7 +180,7 @@ export class RedisExecutor implements Executor {
     this.#settleFrom(entry, outcome);
   }
 
-  #settleFrom(entry: Entry, outcome: { returnvalue?: unknown; failedReason?: string }, kept = false): void {
+  #settleFrom(entry: Entry, outcome: { returnvalue?: unknown; failedReason?: string }): void {
     let result: ChunkResult;
     if (outcome.failedReason !== undefined) {
       result = { ok: false, error: decodeFailure(outcome.failedReason) };
@@ -191,7 +192,7 @@ export class RedisExecutor implements Executor {
       }
     }
     // A completed job is gone already (removeOnComplete); a failed one is kept for the sweep until read.
-    if (outcome.failedReason !== undefined || kept) this.#jobs.remove(entry.jobId);
+    if (outcome.failedReason !== undefined) this.#jobs.remove(entry.jobId);
     this.#settle(entry, result);
   }
 
@@ -289,9 +290,9 @@ export class RedisExecutor implements Executor {
     if (!job) return true;
     if (job.finishedOn) {
       if (typeof job.failedReason === 'string' && job.failedReason !== '' && !job.returnvalue) {
-        this.#settleFrom(entry, { failedReason: job.failedReason }, true);
+        this.#settleFrom(entry, { failedReason: job.failedReason });
       } else {
-        this.#settleFrom(entry, { returnvalue: job.returnvalue }, true);
+        this.#settleFrom(entry, { returnvalue: job.returnvalue });
       }
       return false;
     }
