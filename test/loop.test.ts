@@ -510,6 +510,23 @@ describe('worker loop', () => {
     h.port.close();
   });
 
+  it('leaves at once when told to stop while its initializer runs, and runs nothing after it', async () => {
+    const h = harness();
+    h.send({
+      type: 'init',
+      workerId: 1,
+      initializer: inline(() => new Promise((resolve) => setTimeout(resolve, 50))),
+      initargs: [],
+    });
+    const batch = encodeChunks([{ id: 1, fnId: 1, base: 0, star: false, items: [1] }], [], true);
+    h.send({ type: 'run', fns: [[1, inline((x: number) => x + 1)]], batch });
+    h.send({ type: 'stop' });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(h.exited(), 0, 'it left before its initializer finished');
+    await new Promise((r) => setTimeout(r, 80));
+    assert.deepEqual(h.received, [], 'no result came from work queued behind the initializer');
+  });
+
   it('takes a stop that waits behind work without a turn of the event loop, after the work', async () => {
     const h = await readyHarness({ receive: true });
     const messages = slowChunks(h, 3, 5);

@@ -63,13 +63,13 @@ export class Dispatcher {
   #steal(): void {
     const max = this.#host.config.maxtasksperchild;
     for (const thief of this.#host.slots) {
-      if (thief.state !== 'idle' || !thief.ready) continue;
+      if (!thief.idle || !thief.ready) continue;
       const room = max === null ? Number.POSITIVE_INFINITY : max - thief.tasksDone;
       if (room <= 0) continue;
       let victim: Slot | undefined;
       let unstarted: number[] = [];
       for (const slot of this.#host.slots) {
-        if (slot === thief || slot.state !== 'busy') continue;
+        if (slot === thief || !slot.busy) continue;
         const ids = slot.unstarted();
         // A worker that has started nothing it holds is about to start its first: taking that one would only
         // pass a lone chunk on from one idle worker to the next. The ones behind it wait on it, so they go.
@@ -121,13 +121,13 @@ export class Dispatcher {
       if (!head) break;
       let served = 0;
       for (const slot of this.#host.slots) {
-        if (prefetch ? this.#canPrefetch(slot, head, true) : slot.state === 'idle') served++;
+        if (prefetch ? this.#canPrefetch(slot, head, true) : slot.idle) served++;
       }
       for (const slot of this.#host.slots) {
         const first = this.queue.peek();
         if (!first) break;
         const robbable = slot.handle.sharesMemory && !this.#moves.has(first.fnId);
-        if (prefetch ? !this.#canPrefetch(slot, first, robbable) : slot.state !== 'idle') continue;
+        if (prefetch ? !this.#canPrefetch(slot, first, robbable) : !slot.idle) continue;
         // An exclusive chunk's timeout counts from its start, so it waits for a worker past its initializer.
         if (first.exclusive && !slot.ready) continue;
         const max = this.#host.config.maxtasksperchild;
@@ -151,15 +151,12 @@ export class Dispatcher {
 
   #allBusy(): boolean {
     let busy = 0;
-    for (const slot of this.#host.slots) if (slot.state === 'busy') busy++;
+    for (const slot of this.#host.slots) if (slot.busy) busy++;
     return busy >= this.#host.size;
   }
 
   #canPrefetch(slot: Slot, next: ChunkJob, robbable: boolean): boolean {
-    return (
-      slot.state === 'busy' &&
-      canPrefetch(this.#costs, slot, next, this.#host.size, performance.now(), robbable)
-    );
+    return slot.busy && canPrefetch(this.#costs, slot, next, this.#host.size, performance.now(), robbable);
   }
 
   /** `deep`: the batch goes well ahead of need (see batchRoom), so its results may be held. */

@@ -28,7 +28,7 @@ export class Elastic {
     const host = this.#host;
     let grew = false;
     while (host.running() && host.waiting() > 0 && host.slots.size + host.pending() < host.config.size) {
-      for (const slot of host.slots) if (slot.state === 'idle') return grew;
+      for (const slot of host.slots) if (slot.idle) return grew;
       host.startWorker();
       grew = true;
     }
@@ -38,7 +38,7 @@ export class Elastic {
   /** Gives each worker that has nothing to do a timer; one idle that long is stopped (see retire). */
   shrinkLater(): void {
     for (const slot of this.#host.slots) {
-      const idle = slot.state === 'idle' && slot.ready && slot.inflight.size === 0;
+      const idle = slot.idle && slot.ready && slot.inflight.size === 0;
       if (!idle) {
         clearTimeout(slot.idleTimer);
         slot.idleTimer = undefined;
@@ -53,14 +53,13 @@ export class Elastic {
   #retire(slot: Slot): void {
     const host = this.#host;
     slot.idleTimer = undefined;
-    const idle = slot.state === 'idle' && slot.inflight.size === 0 && host.slots.has(slot);
+    const idle = slot.idle && slot.inflight.size === 0 && host.slots.has(slot);
     if (!idle || !host.running()) return;
     // Workers idle since the same moment time out together: count those not already on their way out.
     let staying = 0;
     for (const other of host.slots) if (!other.retired) staying++;
     if (staying <= host.config.minSize) return;
-    slot.state = 'stopping';
-    slot.stopped = { kind: 'idle', reason: "it was idle beyond the pool's minProcesses" };
+    slot.stopGracefully('idle', "it was idle beyond the pool's minProcesses");
     slot.handle.send({ type: 'stop' }, []);
   }
 }

@@ -96,7 +96,7 @@ export class LocalExecutor implements Executor {
     let idle = 0;
     let behind = 0;
     for (const slot of this.#slots) {
-      if (slot.state === 'idle') idle++;
+      if (slot.idle) idle++;
       else if (slot.inflight.size > 1) behind += slot.inflight.size - 1;
     }
     return this.#queue.size - idle + behind;
@@ -191,7 +191,7 @@ export class LocalExecutor implements Executor {
       case 'ready':
         this.#startFailures = 0;
         this.#respawn.started();
-        slot.ready = true;
+        slot.markReady();
         this.#ledger.workerReady(slot.id);
         this.#afterProgress(); // exclusive chunks wait for a ready worker
         return;
@@ -208,7 +208,10 @@ export class LocalExecutor implements Executor {
       }
       case 'dying':
         settleBatch(slot, message.batch, this.#ledger);
-        slot.dying = { running: message.running, reason: message.reason && deserializeError(message.reason) };
+        slot.heardLastWords({
+          running: message.running,
+          reason: message.reason && deserializeError(message.reason),
+        });
         return;
       default: {
         const never: never = message;
@@ -271,9 +274,7 @@ export class LocalExecutor implements Executor {
   }
 
   #stop(slot: Slot, kind: WorkerEnd, because: string): void {
-    slot.state = 'stopping';
-    slot.stopped ??= { kind, reason: because };
-    slot.killed = true;
+    slot.markKilled(kind, because);
     slot.timer?.clear();
     slot.handle.keepAlive(true);
     slot.handle.kill();
@@ -291,7 +292,7 @@ export class LocalExecutor implements Executor {
     this.#respawn.keepAlive(busy);
     if (this.#state !== 'running') return;
     // A worker being stopped holds the process until it is gone (its exit settles what it held).
-    for (const slot of this.#slots) slot.handle.keepAlive(busy || slot.state === 'stopping');
+    for (const slot of this.#slots) slot.handle.keepAlive(busy || slot.stopping);
   }
 
   #dispatch(): void {
@@ -306,13 +307,12 @@ export class LocalExecutor implements Executor {
       this.#respawn.clear();
       this.#checkAllExited();
       for (const slot of this.#slots) {
-        if (slot.state === 'stopping') continue;
+        if (slot.stopping) continue;
         // A worker still starting runs its initializer first, as Python's do: it is told to stop once ready,
         // and join() waits for it.
         slot.handle.keepAlive(true);
         if (!slot.ready) continue;
-        slot.state = 'stopping';
-        slot.stopped = { kind: 'close', reason: 'the pool was closing' };
+        slot.stopGracefully('close', 'the pool was closing');
         slot.handle.send({ type: 'stop' }, []);
       }
     }

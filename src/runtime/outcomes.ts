@@ -96,8 +96,9 @@ export function settleLost(
     ledger.settled(record, { ok: false, error: new WorkerLostError(end, { cause }) }, 0, 0, true);
   };
   let end: { kind: WorkerEnd; reason: string } = stopped ?? exit;
-  if (slot.dying) {
-    const { running, reason } = slot.dying;
+  const words = slot.lastWords;
+  if (words) {
+    const { running, reason } = words;
     end = reason
       ? { kind: 'crash', reason: `the task threw outside its call: ${describe(reason)}` }
       : exit.kind === 'channel-closed'

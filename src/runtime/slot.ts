@@ -37,12 +37,48 @@ interface Claimed {
   sent: Sent;
 }
 
+/** Why the executor itself stopped a worker: which its other chunks are told. */
+export interface StopReason {
+  kind: WorkerEnd;
+  reason: string;
+}
+
+/** What a worker said on its way out: the chunk it was running, and what it threw, if it threw. */
+export interface LastWords {
+  running: number | null;
+  reason: unknown;
+}
+
+/**
+ * A worker's life, as one value. It starts, becomes ready once its initializer has run (work sent before
+ * that queues behind it), and once anything ends it (the pool stopping it gracefully or killing it, or the
+ * worker saying on its way out that it is going) it is stopping until it exits. Whether it is busy is not a
+ * phase: it is whether batches still owe outcomes. Only the methods of Slot change it.
+ */
+export type SlotPhase =
+  | { readonly name: 'starting' }
+  | { readonly name: 'ready' }
+  | {
+      readonly name: 'stopping';
+      /** Whether it had run its initializer. */
+      ready: boolean;
+      /** Set when the executor stopped it. */
+      stopped: StopReason | null;
+      /** Whether it was killed (a graceful 'stop' is not a kill: terminate() still kills such a worker). */
+      killed: boolean;
+      /** Set when the worker said, on its way out, which chunk it was running. */
+      lastWords: LastWords | null;
+    };
+
+type Stopping = Extract<SlotPhase, { name: 'stopping' }>;
+
+const STARTING: SlotPhase = { name: 'starting' };
+const READY: SlotPhase = { name: 'ready' };
+
 export class Slot {
   readonly id: number;
   handle!: WorkerHandle;
-  state: 'idle' | 'busy' | 'stopping' = 'idle';
-  /** Whether the worker has run its initializer. Work is sent before that: it simply queues behind init. */
-  ready = false;
+  #phase: SlotPhase = STARTING;
   readonly inflight = new Map<number, ChunkRecord>();
   /** The batches still owing outcomes, oldest first: at most two (one running, one prefetched). */
   readonly batches: Sent[] = [];
@@ -57,12 +93,6 @@ export class Slot {
   timer: Timer | undefined;
   /** While the worker is idle beyond the pool's minimum: when it ends, the worker is stopped (idleTimeout). */
   idleTimer: NodeJS.Timeout | undefined;
-  /** Set when the worker said, on its way out, which chunk it was running. */
-  dying: { running: number | null; reason: unknown } | null = null;
-  /** Set when the executor itself stopped the worker: why, which its other chunks are told. */
-  stopped: { kind: WorkerEnd; reason: string } | null = null;
-  /** Whether kill() was called (a graceful 'stop' is not a kill: terminate() still kills such a worker). */
-  killed = false;
   /** The claim cells of chunks in flight that have them, by chunk id, until they report. */
   readonly #claims = new Map<number, Claimed>();
 
@@ -77,15 +107,96 @@ export class Slot {
     return owed;
   }
 
+  get phase(): SlotPhase {
+    return this.#phase;
+  }
+
+  /** Whether it has run its initializer (a worker stopping may have, or not). */
+  get ready(): boolean {
+    const phase = this.#phase;
+    return phase.name === 'ready' || (phase.name === 'stopping' && phase.ready);
+  }
+
+  /** Not stopping, and owing nothing: it can be sent work. */
+  get idle(): boolean {
+    return this.#phase.name !== 'stopping' && this.batches.length === 0;
+  }
+
+  /** Not stopping, and owing outcomes. */
+  get busy(): boolean {
+    return this.#phase.name !== 'stopping' && this.batches.length > 0;
+  }
+
+  get stopping(): boolean {
+    return this.#phase.name === 'stopping';
+  }
+
+  /** Why the executor stopped it, if it did. */
+  get stopped(): StopReason | null {
+    const phase = this.#phase;
+    return phase.name === 'stopping' ? phase.stopped : null;
+  }
+
+  get killed(): boolean {
+    const phase = this.#phase;
+    return phase.name === 'stopping' && phase.killed;
+  }
+
+  /** What it said on its way out, if it said anything. */
+  get lastWords(): LastWords | null {
+    const phase = this.#phase;
+    return phase.name === 'stopping' ? phase.lastWords : null;
+  }
+
   /** Where the worker is in its life, for stats(). */
   get life(): WorkerState {
-    if (this.state === 'stopping') return 'stopping';
-    return this.ready ? this.state : 'starting';
+    const phase = this.#phase;
+    if (phase.name === 'starting') return 'starting';
+    if (phase.name === 'stopping') return 'stopping';
+    return this.batches.length > 0 ? 'busy' : 'idle';
   }
 
   /** Stopped for being idle: it is not replaced. */
   get retired(): boolean {
     return this.stopped?.kind === 'idle';
+  }
+
+  /** Its initializer has run. */
+  markReady(): void {
+    const phase = this.#phase;
+    if (phase.name === 'stopping') phase.ready = true;
+    else this.#phase = READY;
+  }
+
+  /** Told to stop once its work is done (the pool is closing, or it was idle too long). */
+  stopGracefully(kind: WorkerEnd, reason: string): void {
+    this.#stopping().stopped = { kind, reason };
+  }
+
+  /** Killed by the executor: the first reason it was stopped for stays. */
+  markKilled(kind: WorkerEnd, reason: string): void {
+    const phase = this.#stopping();
+    phase.stopped ??= { kind, reason };
+    phase.killed = true;
+  }
+
+  /** It said, on its way out, which chunk it was running. */
+  heardLastWords(words: LastWords): void {
+    this.#stopping().lastWords = words;
+  }
+
+  #stopping(): Stopping {
+    const phase = this.#phase;
+    if (phase.name === 'stopping') return phase;
+    const stopping: Stopping = {
+      name: 'stopping',
+      ready: phase.name === 'ready',
+      stopped: null,
+      killed: false,
+      lastWords: null,
+    };
+    this.#phase = stopping;
+    return stopping;
   }
 
   /**
@@ -103,7 +214,6 @@ export class Slot {
     if (this.batches.length === 0) this.lastAt = now;
     const sent: Sent = { owed: jobs.length };
     this.batches.push(sent);
-    this.state = 'busy';
     if (!cells) return;
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!;
@@ -190,10 +300,9 @@ export class Slot {
   }
 
   #idleIfPaid(): void {
-    if (this.batches.length === 0 && this.state === 'busy') {
+    if (this.batches.length === 0) {
       this.timer?.clear();
       this.timed = false;
-      this.state = 'idle';
     }
   }
 }

@@ -34,10 +34,13 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   /** How long the last chunk ran: the guess at how long the next one will. */
   let lastRunMs = 0;
   let running: number | null = null;
+  /** Whether the pump is running: a message that arrives meanwhile only queues its chunks. */
   let pumping = false;
-  let stopping = false;
-  let dying = false;
-  let initialized = false;
+  /**
+   * Where the worker is in its life: running its initializer (work that arrives waits), serving, told to stop
+   * (it leaves once the pump is done), or going down (it said so to the pool, once).
+   */
+  let phase: 'starting' | 'serving' | 'stopping' | 'dying' = 'starting';
 
   const flush = (): void => {
     holding = false;
@@ -65,7 +68,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
 
   const pump = async (): Promise<void> => {
     // Work may arrive before the initializer has finished: it waits in the queue until then.
-    if (pumping || !initialized) return;
+    if (pumping || phase === 'starting') return;
     pumping = true;
     let turnAt = performance.now();
     /** When the last chunk ended: one clock read a chunk serves both the yield below and the next start. */
@@ -123,7 +126,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     head = 0;
     flush();
     pumping = false;
-    if (stopping) leave();
+    if (phase === 'stopping') leave();
   };
 
   // A worker told to stop leaves once its output has gone, so none of it is lost with it.
@@ -136,8 +139,8 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   // Between chunks, work that already waits in the port is taken without a turn of the event loop, until
   // `want` chunks wait here. Returns whether any chunk waits.
   const takeWaiting = (want = 1): boolean => {
-    if (!port.receive || stopping) return waiting() > 0;
-    while (waiting() < want && !stopping) {
+    if (!port.receive || phase !== 'serving') return waiting() > 0;
+    while (waiting() < want && phase === 'serving') {
       const message = port.receive();
       if (message === undefined) break;
       handle(message);
@@ -146,8 +149,8 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   };
 
   const sayDying = (reason: WireError | null, code: number | null): void => {
-    if (dying) return;
-    dying = true;
+    if (phase === 'dying') return;
+    phase = 'dying';
     try {
       const { message, transfer } = outbox.lastWords(running, reason, code);
       if (port.postLast) port.postLast(message);
@@ -178,7 +181,9 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
         await fn(...initargs);
       }
       port.post({ type: 'ready' }, []);
-      initialized = true;
+      // A worker told to stop while starting has left already (see 'stop').
+      if (phase !== 'starting') return;
+      phase = 'serving';
       void pump();
     } catch (err) {
       port.post({ type: 'init-failed', error: serializeError(explain(initializer!, err)) }, []);
@@ -197,7 +202,8 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
         return;
       }
       case 'stop':
-        stopping = true;
+        if (phase === 'dying') return;
+        phase = 'stopping';
         if (!pumping) leave();
         return;
       default: {
