@@ -78,10 +78,15 @@ export interface OutcomeBatch {
   numbers: Float64Array | null;
   /** Milliseconds the worker spent running these chunks: what their items cost, without any waiting. */
   ms: number;
-  /** When each chunk started, by the worker's clock in ms since the epoch (0: it did not run). */
-  starts: number[];
-  /** How long each chunk ran, in ms. */
-  runs: number[];
+  /** When the worker built this message, in ms since the epoch by its clock (0: it measured nothing). */
+  at: number;
+  /**
+   * How long before `at` each chunk started, and how long it ran, in whole microseconds (-1 and 0: it did not
+   * run). Whole numbers arrive as small integers, where fractions of a millisecond would cost the receiving
+   * side a heap number each, two per chunk.
+   */
+  startsUs: number[];
+  runsUs: number[];
   /** Time the worker spent building and posting its results messages since it last reported (ms). */
   copyMs: number;
   /** The worker's V8 heap in use, in bytes, when measured (now and then); 0 when not measured for this batch. */
@@ -90,8 +95,9 @@ export interface OutcomeBatch {
 
 /** What a worker measured of the chunks in an OutcomeBatch (see its fields of the same names). */
 export interface OutcomeTimes {
-  starts: number[];
-  runs: number[];
+  at: number;
+  startsUs: number[];
+  runsUs: number[];
   copyMs: number;
   heap: number;
 }
@@ -118,10 +124,16 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'init-failed'; error: WireError }
   | { type: 'results'; batch: OutcomeBatch }
-  /** Sent on the way out (process.exit or an uncaught exception): flushes results and names the running chunk. */
+  /**
+   * Sent on the way out (process.exit or an uncaught exception): flushes results and names the running chunk,
+   * the chunks received and not started (`waiting`), and how many 'run' messages had arrived (`batches`): a
+   * chunk sent in a later one never reached the worker.
+   */
   | {
       type: 'dying';
       running: number | null;
+      waiting: number[];
+      batches: number;
       batch: OutcomeBatch;
       reason: WireError | null;
       code: number | null;

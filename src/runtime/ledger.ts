@@ -122,44 +122,62 @@ export class Ledger {
   }
 
   /**
-   * A chunk's outcome: reported by its worker, with when it started (ms since the epoch) and how long it ran,
-   * or decided by the pool (a timeout, a loss; then startedAt is 0). `lost`: its worker was lost with it.
-   * `now`: Date.now(), read once for a whole message of outcomes.
+   * A chunk's outcome as its worker reported it: `at` is when the worker built its message (ms since the
+   * epoch, by its clock), `startUs` how long before that the chunk started and `runUs` how long it ran, in
+   * whole µs (-1 and 0: it did not run). `now`: Date.now(), read once for a whole message of outcomes.
    */
-  settled(
+  reported(
     record: ChunkRecord,
     result: ChunkResult,
-    startedAt = 0,
-    runMs = 0,
-    lost = false,
-    now = Date.now(),
+    at: number,
+    startUs: number,
+    runUs: number,
+    now: number,
   ): void {
     this.#leave(record);
-    record.state = lost ? 'lost' : 'settled';
-    const items = record.items.length;
-    this.#tally.add(result.ok, items, startedAt > 0, runMs, now);
-    if (chunkChannel.hasSubscribers) {
-      const times = record.times;
-      const sample: ChunkSample = {
-        pool: this.#pool,
-        call: record.call,
-        chunk: record.id,
-        fn: fnName(record.fn),
-        items,
-        worker: record.worker,
-        attempts: record.attempts,
-        queuedAt: times?.queuedAt ?? 0,
-        sentAt: times && times.sentAt > 0 ? times.sentAt : 0,
-        startedAt,
-        runMs,
-        settledAt: now,
-        copyMs: times?.copyMs ?? 0,
-        ok: result.ok,
-        error: result.ok ? undefined : result.error,
-      };
-      chunkChannel.publish(sample);
-    }
+    record.state = 'settled';
+    const ran = startUs >= 0 && at > 0;
+    const runMs = runUs / 1000;
+    this.#tally.add(result.ok, record.items.length, ran, runMs, now);
+    if (chunkChannel.hasSubscribers) this.#publish(record, result, ran ? at - startUs / 1000 : 0, runMs, now);
     this.#settle(record.id, result);
+  }
+
+  /**
+   * A chunk's outcome decided by the pool: an error before it ran, a timeout, a loss. `lost`: its worker was
+   * lost with it.
+   */
+  settled(record: ChunkRecord, result: ChunkResult, lost = false): void {
+    this.#leave(record);
+    record.state = lost ? 'lost' : 'settled';
+    const now = Date.now();
+    this.#tally.add(result.ok, record.items.length, false, 0, now);
+    if (chunkChannel.hasSubscribers) this.#publish(record, result, 0, 0, now);
+    this.#settle(record.id, result);
+  }
+
+  /** The mpool:chunk message of a settled chunk (`startedAt` 0: it did not run). */
+  #publish(record: ChunkRecord, result: ChunkResult, startedAt: number, runMs: number, now: number): void {
+    const items = record.items.length;
+    const times = record.times;
+    const sample: ChunkSample = {
+      pool: this.#pool,
+      call: record.call,
+      chunk: record.id,
+      fn: fnName(record.fn),
+      items,
+      worker: record.worker,
+      attempts: record.attempts,
+      queuedAt: times?.queuedAt ?? 0,
+      sentAt: times && times.sentAt > 0 ? times.sentAt : 0,
+      startedAt,
+      runMs,
+      settledAt: now,
+      copyMs: times?.copyMs ?? 0,
+      ok: result.ok,
+      error: result.ok ? undefined : result.error,
+    };
+    chunkChannel.publish(sample);
   }
 
   /**

@@ -24,7 +24,7 @@ export function settleBatch(
   let fnId: number | undefined;
   let chunks = 0;
   let failed = 0;
-  let busyMs = 0;
+  let busyUs = 0;
   /** Chunks per function, once they differ. */
   let mixed: Map<number, number> | undefined;
   const now = Date.now();
@@ -40,15 +40,16 @@ export function settleBatch(
       if (mixed) mixed.set(job.fnId, (mixed.get(job.fnId) ?? 0) + 1);
       chunks++;
       if (!ok) failed++;
-      busyMs += batch.runs[index]!;
-      ledger.settled(
+      const runUs = batch.runsUs[index]!;
+      busyUs += runUs;
+      ledger.reported(
         record,
         ok
           ? { ok: true, values: valuesOrError as ArrayLike<unknown> }
           : { ok: false, error: deserializeError(valuesOrError as WireError) },
-        batch.starts[index]!,
-        batch.runs[index]!,
-        false,
+        batch.at,
+        batch.startsUs[index]!,
+        runUs,
         now,
       );
     },
@@ -57,6 +58,7 @@ export function settleBatch(
       return sent && isSharedView(sent) ? sharedResults(sent) : NO_VALUES;
     },
   );
+  const busyMs = busyUs / 1000;
   ledger.workerDid(slot.id, { chunks, items, failed, busyMs, copyMs: batch.copyMs, heap: batch.heap });
   if (mixed) for (const [id, count] of mixed) if (count > mixed.get(fnId!)!) fnId = id;
   return { items, fnId };
@@ -85,7 +87,7 @@ export function settleLost(
     }
     const reason = `${exit.reason}; the buffers its arguments moved with transfer() were lost with it`;
     const error = new WorkerLostError({ ...exit, reason }, { cause });
-    ledger.settled(record, { ok: false, error }, 0, 0, true);
+    ledger.settled(record, { ok: false, error }, true);
   };
   const lose = (record: ChunkRecord, end: WorkerExit, cause?: unknown): void => {
     if (record.retries > 0) {
@@ -93,12 +95,12 @@ export function settleLost(
       runElsewhere(record, cause);
       return;
     }
-    ledger.settled(record, { ok: false, error: new WorkerLostError(end, { cause }) }, 0, 0, true);
+    ledger.settled(record, { ok: false, error: new WorkerLostError(end, { cause }) }, true);
   };
   let end: { kind: WorkerEnd; reason: string } = stopped ?? exit;
   const words = slot.lastWords;
   if (words) {
-    const { running, reason } = words;
+    const { running, reason, waiting, batches } = words;
     end = reason
       ? { kind: 'crash', reason: `the task threw outside its call: ${describe(reason)}` }
       : exit.kind === 'channel-closed'
@@ -106,7 +108,10 @@ export function settleLost(
         : { kind: exit.kind, reason: 'the task ended the worker' };
     for (const record of lost) {
       if (record.id === running) lose(record, { ...exit, ...end }, reason ?? undefined);
-      else runElsewhere(record); // it had not started
+      // It waited there unstarted, or never reached the worker (still in the channel when it went).
+      else if (waiting.has(record.id) || !slot.reached(record.id, batches)) runElsewhere(record);
+      // It ran there, and its result, sent but not yet through, was lost with the worker.
+      else lose(record, { ...exit, ...end });
     }
   } else if (!slot.ready && !stopped) {
     // The worker died before its initializer finished, so none of its chunks ran: run them elsewhere.

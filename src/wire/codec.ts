@@ -127,11 +127,11 @@ export function encodeOutcomes(
 ): OutcomeBatch {
   const n = outcomes.length;
   const ids = new Float64Array(n);
-  // The worker's own arrays travel as they are: small arrays of numbers clone cheaply, and no copy is made.
-  const starts = times?.starts ?? new Array<number>(n).fill(0);
-  const runs = times?.runs ?? new Array<number>(n).fill(0);
-  let ms = 0;
-  for (let i = 0; i < n; i++) ms += runs[i]!;
+  // The worker's own arrays travel as they are: small arrays of small integers clone cheaply.
+  const startsUs = times?.startsUs ?? new Array<number>(n).fill(-1);
+  const runsUs = times?.runsUs ?? new Array<number>(n).fill(0);
+  let us = 0;
+  for (let i = 0; i < n; i++) us += runsUs[i]!;
   const kinds = new Uint8Array(n);
   const values: unknown[] = new Array(n);
   let capacity = 0;
@@ -162,7 +162,9 @@ export function encodeOutcomes(
     }
   }
   const copyMs = times?.copyMs ?? 0;
-  return { ids, kinds, values, numbers: packer.finish(), ms, starts, runs, copyMs, heap: times?.heap ?? 0 };
+  const at = times?.at ?? 0;
+  const heap = times?.heap ?? 0;
+  return { ids, kinds, values, numbers: packer.finish(), ms: us / 1000, at, startsUs, runsUs, copyMs, heap };
 }
 
 /**

@@ -23,8 +23,9 @@ function reasonOf(err: unknown): string {
 export class Outbox {
   readonly #port: LoopPort;
   #outcomes: Outcome[] = [];
+  /** When each buffered chunk started (performance.now()), and how long it ran (whole µs). */
   #starts: number[] = [];
-  #runs: number[] = [];
+  #runsUs: number[] = [];
   /** When the oldest buffered outcome was added (performance.now()). */
   since = 0;
   /** Whether a flush waits for the worker's output to leave (see LoopPort.output). */
@@ -50,8 +51,8 @@ export class Outbox {
   push(outcome: Outcome, started: number, ended: number): void {
     if (this.#outcomes.length === 0) this.since = ended;
     this.#outcomes.push(outcome);
-    this.#starts.push(TIME_ORIGIN + started);
-    this.#runs.push(ended - started);
+    this.#starts.push(started);
+    this.#runsUs.push(Math.round((ended - started) * 1000));
   }
 
   /** A chunk produced values: where its items start, so an unsendable result can be named. */
@@ -75,7 +76,7 @@ export class Outbox {
     }
     const outcomes = this.#outcomes;
     const starts = this.#starts;
-    const runs = this.#runs;
+    const runs = this.#runsUs;
     this.#take();
     try {
       this.#send(outcomes, starts, runs);
@@ -99,14 +100,16 @@ export class Outbox {
   /** The message a dying worker sends: what is buffered, and which chunk it was running. */
   lastWords(
     running: number | null,
+    waiting: number[],
+    batches: number,
     reason: WireError | null,
     code: number | null,
   ): { message: FromWorker; transfer: TransferListItem[] } {
     const moved: TransferListItem[] = [];
-    const batch = this.#encode(this.#outcomes, this.#starts, this.#runs, moved, performance.now());
+    const batch = this.#encode(this.#outcomes, this.#starts, this.#runsUs, moved, performance.now());
     this.#take();
     return {
-      message: { type: 'dying', running, batch, reason, code },
+      message: { type: 'dying', running, waiting, batches, batch, reason, code },
       transfer: transferList(batch.numbers, moved),
     };
   }
@@ -114,14 +117,14 @@ export class Outbox {
   #take(): void {
     this.#outcomes = [];
     this.#starts = [];
-    this.#runs = [];
+    this.#runsUs = [];
   }
 
-  /** `now`: performance.now(), read by the caller. */
+  /** `now`: performance.now(), read by the caller; `starts` are on its clock, `runsUs` whole µs. */
   #encode(
     outcomes: Outcome[],
     starts: number[],
-    runs: number[],
+    runsUs: number[],
     moved: TransferListItem[],
     now: number,
   ): OutcomeBatch {
@@ -132,7 +135,9 @@ export class Outbox {
     }
     const copyMs = this.#copyMs;
     this.#copyMs = 0;
-    return encodeOutcomes(outcomes, moved, { starts, runs, copyMs, heap });
+    const startsUs = new Array<number>(starts.length);
+    for (let i = 0; i < starts.length; i++) startsUs[i] = Math.round((now - starts[i]!) * 1000);
+    return encodeOutcomes(outcomes, moved, { at: TIME_ORIGIN + now, startsUs, runsUs, copyMs, heap });
   }
 
   #send(outcomes: Outcome[], starts: number[], runs: number[]): void {
