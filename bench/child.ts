@@ -8,13 +8,17 @@ const CONTENDERS: Record<string, () => Promise<Contender>> = {
   mpool: async () => (await import('./contenders/mpool.js')).mpool('thread', 'dist'),
   'mpool-src': async () => (await import('./contenders/mpool.js')).mpool('thread', 'src'),
   'mpool-process': async () => (await import('./contenders/mpool.js')).mpool('process', 'dist'),
-  'mpool-observed': async () => (await import('./contenders/mpool.js')).mpool('thread', 'dist', true),
+  'mpool-observed': async () =>
+    (await import('./contenders/mpool.js')).mpool('thread', 'dist', { observed: true }),
+  'mpool-get': async () => (await import('./contenders/mpool.js')).mpool('thread', 'dist', { get: true }),
   'mpool-baseline': async () => (await import('./contenders/mpool.js')).mpool('thread', 'baseline'),
   piscina: async () => (await import('./contenders/piscina.js')).contender,
   tinypool: async () => (await import('./contenders/tinypool.js')).contender,
   workerpool: async () => (await import('./contenders/workerpool.js')).contender,
   poolifier: async () => (await import('./contenders/poolifier.js')).contender,
   'in-process': async () => (await import('./contenders/in-process.js')).contender,
+  'bare-threads': async () => (await import('./contenders/bare.js')).contender,
+  'structured-clone': async () => (await import('./contenders/clone.js')).contender,
 };
 
 export const NODE_CONTENDERS = Object.keys(CONTENDERS);

@@ -89,6 +89,7 @@ const EXTRA_HEADER: Record<ScenarioName, string> = {
   tiny: 'tasks/s',
   cpu: 'speedup',
   cold: '',
+  script: 'items/s',
   map: 'items/s',
   objects: 'objects/s',
   imap: 'results/s',
@@ -136,6 +137,8 @@ export function perRound(samples: Sample[], scenario: ScenarioName, contender: s
  * how many rounds it held with the contenders of that round paired: rounds share the machine's state of the
  * moment, so this shows how close to the line a verdict is, which the medians alone do not.
  */
+const NODE_PEERS = ['piscina', 'tinypool', 'workerpool', 'poolifier'];
+
 export function targets(
   medians: (scenario: ScenarioName, contender: string) => number | null,
   python: boolean,
@@ -181,10 +184,27 @@ export function targets(
     // Three decimals: at two, a 1.946× that misses the mark would print as 1.95×.
     `serial ${ms(s!)} ms, mpool ${ms(m!)} ms: ${(s! / m!).toFixed(3)}×`,
   ]);
-  judge('cold', 'faster than piscina', ['mpool', 'piscina'], ([m, p]) => [
-    m! < p!,
-    `mpool ${ms(m!)} ms, piscina ${ms(p!)} ms`,
+  judge('cold', 'within 1.1× of bare worker_threads', ['mpool', 'bare-threads'], ([m, b]) => [
+    m! <= 1.1 * b!,
+    `mpool ${ms(m!)} ms, bare threads ${ms(b!)} ms: ${x(m! / b!)} the time`,
   ]);
+  judge('script', "≤ 0.33 of Python's time", ['mpool', 'python'], ([m, p]) => [
+    m! <= 0.33 * p!,
+    `mpool ${ms(m!)} ms, Python ${ms(p!)} ms: ${(m! / p!).toFixed(2)} of it`,
+  ]);
+  judge('objects', 'within 1.2× of structuredClone both ways', ['mpool', 'structured-clone'], ([m, c]) => [
+    m! <= 1.2 * c!,
+    `mpool ${ms(m!)} ms, structuredClone ${ms(c!)} ms: ${x(m! / c!)} the time`,
+  ]);
+  // First in every row, among the Node pools (Python's targets are the ratios above: its cold start is a
+  // fork of an interpreter already loaded, which no Node pool can do).
+  for (const scenario of ['tiny', 'cpu', 'cold', 'script', 'map', 'objects', 'imap'] as const) {
+    judge(scenario, 'first among the Node pools', ['mpool', ...NODE_PEERS], ([m, ...peers]) => {
+      const best = Math.min(...(peers as number[]));
+      const who = NODE_PEERS[(peers as number[]).indexOf(best)];
+      return [m! < best, `mpool ${ms(m!)} ms, the best peer ${who} ${ms(best)} ms: ${x(best / m!)}`];
+    });
+  }
   return out;
 }
 

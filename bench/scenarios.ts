@@ -19,7 +19,7 @@ export interface Timed {
   closeHung: boolean;
 }
 
-export type ScenarioName = 'tiny' | 'cpu' | 'cold' | 'map' | 'objects' | 'imap';
+export type ScenarioName = 'tiny' | 'cpu' | 'cold' | 'script' | 'map' | 'objects' | 'imap';
 
 export interface Scenario {
   name: ScenarioName;
@@ -112,8 +112,10 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'tiny tasks (x => x + 1), each submitted on its own',
     full: { n: 20_000, chunksize: 1 },
     quick: { n: 2_000, chunksize: 1 },
-    contenders: [...MPOOL, 'mpool-observed', ...PEERS, 'python'],
-    note: 'mpool applyAsync, piscina/tinypool run, workerpool exec, poolifier execute, Python apply_async.',
+    contenders: [...MPOOL, 'mpool-get', 'mpool-observed', ...PEERS, 'python'],
+    note:
+      'mpool applyAsync (mpool-get: applyAsync(...).get(), as Python spells it), piscina/tinypool run, ' +
+      'workerpool exec, poolifier execute, Python apply_async.',
     body: warm((n) => async (runner) => {
       const out = await oneByOne(runner, 'inc', n, (i) => i);
       check(out.reduce((a, b) => a + b, 0) === (n * (n + 1)) / 2, 'sum of x + 1');
@@ -124,7 +126,7 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'CPU-bound tasks of about 4 ms, each submitted on its own',
     full: { n: 200, chunksize: 1 },
     quick: { n: 40, chunksize: 1 },
-    contenders: ['in-process', ...MPOOL, ...PEERS, 'python-in-process', 'python'],
+    contenders: ['in-process', ...MPOOL, 'mpool-get', ...PEERS, 'python-in-process', 'python'],
     note: 'Submitted as in tiny. Speedup: against the same tasks run serially in-process (Python: in Python).',
     body: warm((n, p) => async (runner) => {
       const out = await oneByOne(runner, 'spin', n, () => p.iters);
@@ -136,14 +138,14 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'cold start: pool creation to first result',
     full: { n: 1, chunksize: 1 },
     quick: { n: 1, chunksize: 1 },
-    contenders: ['mpool', 'mpool-src', 'mpool-process', ...PEERS, 'python'],
+    contenders: ['mpool', 'mpool-src', 'mpool-process', ...PEERS, 'bare-threads', 'python'],
     // One sample is well under a second, and a start-up time can be bimodal (piscina's came out at either
     // about 25 or 33-39 ms in 20 samples): a median of 5 would hang on which mode 3 of them hit.
     samplesPerRound: 3,
     note:
       "apply(x => x + 1, [1]) on a new pool; the library's import is done before the clock starts. mpool " +
       'rows measure the built dist/, as users run it; mpool-src runs src/ under tsx, where each worker thread ' +
-      'first registers tsx.',
+      'first registers tsx. bare-threads: as many bare worker_threads Workers, the floor.',
     async body(create) {
       const start = performance.now();
       const runner = await create();
@@ -153,6 +155,29 @@ export const SCENARIOS: readonly Scenario[] = [
         ms = performance.now() - start;
       };
       return { ...(await clocked(runner, async () => {}, first)), ms };
+    },
+  },
+  {
+    name: 'script',
+    title: "the seed's script whole: new pool, build range(n), map x => x * 2, chunksize 1000, the results",
+    full: { n: 1_000_000, chunksize: 1000 },
+    quick: { n: 100_000, chunksize: 1000 },
+    contenders: [...MPOOL, ...PEERS, 'python'],
+    note:
+      "As a user's script runs it, with nothing warm: the library's import is done before the clock starts, " +
+      'then the pool is created, the input built and mapped, and the clock stops at the results (Python: ' +
+      'Pool(), list(range(n)), map_async(...).get()). Peers: chunked as in map.',
+    async body(create, p) {
+      const start = performance.now();
+      const runner = await create();
+      let ms = 0;
+      const script = async (): Promise<void> => {
+        const items = Array.from({ length: p.n }, (_, i) => i);
+        const out = await runner.map('double', items, p.chunksize);
+        ms = performance.now() - start;
+        check(out.length === p.n && out[p.n - 1] === 2 * (p.n - 1), 'x * 2');
+      };
+      return { ...(await clocked(runner, async () => {}, script)), ms };
     },
   },
   {
@@ -177,8 +202,10 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'map over large objects (~5 KB of nested fields each)',
     full: { n: 2_000, chunksize: 50 },
     quick: { n: 200, chunksize: 10 },
-    contenders: ['in-process', ...MPOOL, 'mpool-observed', ...PEERS, 'python'],
-    note: 'Each record is summarised in the worker (mpool map, Python map); peers: chunked as in map.',
+    contenders: ['in-process', 'structured-clone', ...MPOOL, 'mpool-observed', ...PEERS, 'python'],
+    note:
+      'Each record is summarised in the worker (mpool map, Python map); peers: chunked as in map. ' +
+      'structured-clone: the floor, structuredClone of the records and of the summaries, the work in between.',
     body: warm((n, p) => {
       const records = Array.from({ length: n }, (_, i) => makeRecord(i));
       return async (runner) => {

@@ -13,7 +13,7 @@ const fn = (name: keyof typeof WORK) => WORK[name] as (x: unknown) => unknown;
 export async function mpool(
   context: 'thread' | 'process',
   build: 'src' | 'dist' | 'baseline',
-  observed = false,
+  { observed = false, get = false }: { observed?: boolean; get?: boolean } = {},
 ): Promise<Contender> {
   // 'mpool-observed': a subscriber on each of the pool's diagnostics channels, as a tracer would have, so the
   // table names what observing costs (with no subscriber, the channels cost one property read per chunk).
@@ -40,7 +40,10 @@ export async function mpool(
     create(processes) {
       const pool = new Pool({ processes, context });
       return {
-        apply: (name, arg) => pool.applyAsync(fn(name), [arg]),
+        // 'mpool-get': Python's spelling, applyAsync(...).get(), beside awaiting the AsyncResult itself.
+        apply: get
+          ? (name, arg) => pool.applyAsync(fn(name), [arg]).get()
+          : (name, arg) => pool.applyAsync(fn(name), [arg]),
         map: (name, items, chunksize) => pool.map(fn(name), items, chunksize),
         imap: (name, items, chunksize) => pool.imap(fn(name), items, { chunksize }),
         close: () => pool.terminate(),

@@ -126,6 +126,20 @@ def run_pool(scenario, p):
         pool.join()
         check(first == 2, "cold")
         return ms
+    if scenario == "script":
+        # The seed's script whole, as bench/scenarios.ts times it: pool, input, map, results.
+        t0 = now_ms()
+        pool = multiprocessing.Pool(procs)
+        try:
+            n = p["n"]
+            items = list(range(n))
+            out = pool.map_async(double, items, chunksize=p["chunksize"]).get()
+            ms = now_ms() - t0
+            check(len(out) == n and out[-1] == 2 * (n - 1), "script")
+            return ms
+        finally:
+            pool.terminate()
+            pool.join()
     # As bench/scenarios.ts does: every worker answers, one pass at a tenth of the size, then the clock.
     warm_n = max(procs * 2, math.ceil(p["n"] / 10))
     warmup = prepare(scenario, warm_n, p)
