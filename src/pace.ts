@@ -18,6 +18,10 @@ export const PREFETCH_SLOW_MS = 48;
 // share): a bound on one message's size, for chunks whose arguments are large, not on balance.
 export const ROBBABLE_SLOW_MS = 200;
 export const SLOW_CHUNK_MS = 1;
+// Chunks that cost the pool at least this many times what they run in their worker (the rest is copying their
+// arguments and results: large objects) never go deep: one message of many of them cannot be read by the
+// worker until all of it has been written, and what another worker takes back must be written again.
+export const COPY_BOUND = 2;
 
 // ---- The worker's side ----------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ChunkJob } from '../src/executor.js';
-import { batchRoom, ChunkCosts, canPrefetch } from '../src/runtime/schedule.js';
+import { batchRoom, ChunkCosts, canPrefetch, holdsResults } from '../src/runtime/schedule.js';
 import { NEW_RECORD } from './helpers.js';
 
 const job = (fnId: number, exclusive = false): ChunkJob => ({
@@ -52,11 +52,20 @@ describe('schedule', () => {
     assert.deepEqual(batchRoom(costs(4, 4), job(1), 3, 2, true, true), { room: 2, deep: true });
     // 200 ms of work, counted in the larger of run time and the pool's time per chunk (copying included).
     assert.deepEqual(batchRoom(costs(4, 4), job(1), 1e5, 2, true, true), { room: 50, deep: true });
-    assert.deepEqual(batchRoom(costs(8, 2), job(1), 1e5, 2, true, true), { room: 25, deep: true });
+    assert.deepEqual(batchRoom(costs(8, 5), job(1), 1e5, 2, true, true), { room: 25, deep: true });
     assert.deepEqual(batchRoom(costs(1, 1), job(1), 1e5, 2, true, true), { room: 200, deep: true });
     // Not prefetched, or not slow: as for any worker.
     assert.deepEqual(batchRoom(costs(4, 4), job(1), 200, 2, false, true), { room: 1, deep: false });
     assert.deepEqual(batchRoom(costs(4, 0.2), job(1), 200, 2, true, true), { room: 1, deep: false });
+  });
+
+  it('batchRoom: chunks that cost mostly copying (large objects) never go deep, even to a thread', () => {
+    // 1.2 ms in the worker, 3 ms as the pool sees them: the rest is writing and reading their arguments.
+    assert.equal(holdsResults(costs(3, 1.2), 1), false);
+    assert.deepEqual(batchRoom(costs(3, 1.2), job(1), 40, 2, true, true), { room: 1, deep: false });
+    // The same run time with little copying goes deep, as slow chunks do.
+    assert.equal(holdsResults(costs(1.5, 1.2), 1), true);
+    assert.equal(batchRoom(costs(1.5, 1.2), job(1), 40, 2, true, true).deep, true);
   });
 
   it('canPrefetch: short, untimed chunks with a steady estimate, behind a worker on time', () => {

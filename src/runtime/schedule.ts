@@ -4,6 +4,7 @@ import type { ChunkJob } from '../executor.js';
 import {
   BATCH_MAX,
   BATCH_TARGET_MS,
+  COPY_BOUND,
   PREFETCH_BELOW_MS,
   PREFETCH_SLOW_MS,
   ROBBABLE_SLOW_MS,
@@ -111,9 +112,13 @@ export function steady(costs: ChunkCosts, next: ChunkJob, workers: number): bool
   return perChunk !== undefined && perChunk < PREFETCH_BELOW_MS && costs.reports(next.fnId) >= 2 * workers;
 }
 
-/** Whether chunks of `fnId` run long enough in their worker that a batch of them may have its results held. */
+/**
+ * Whether chunks of `fnId` run long enough in their worker that a batch of them may have its results held,
+ * and go deep ahead of need; not chunks that cost mostly copying (see COPY_BOUND).
+ */
 export function holdsResults(costs: ChunkCosts, fnId: number): boolean {
-  return (costs.runMs(fnId) ?? 0) >= SLOW_CHUNK_MS;
+  const runMs = costs.runMs(fnId) ?? 0;
+  return runMs >= SLOW_CHUNK_MS && (costs.ms(fnId) ?? 0) < COPY_BOUND * runMs;
 }
 
 /**
