@@ -124,16 +124,10 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'init-failed'; error: WireError }
   | { type: 'results'; batch: OutcomeBatch }
-  /**
-   * Sent on the way out (process.exit or an uncaught exception): flushes results and names the running chunk,
-   * the chunks received and not started (`waiting`), and how many 'run' messages had arrived (`batches`): a
-   * chunk sent in a later one never reached the worker.
-   */
+  /** Sent on the way out (process.exit or an uncaught exception): flushes results and names the running chunk. */
   | {
       type: 'dying';
       running: number | null;
-      waiting: number[];
-      batches: number;
       batch: OutcomeBatch;
       reason: WireError | null;
       code: number | null;

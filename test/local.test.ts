@@ -205,112 +205,94 @@ describe('local executor', () => {
       assert.deepEqual(await pool.map(task, args, 1), Array(6).fill(30));
     });
   });
-
-  // A process whose task ends it (a timer calling process.exit) while chunks are on their way: the first worker
-  // is a stand-in that runs its first batch and goes before reading its second, saying how many batches it had.
-  for (const reported of [true, false]) {
-    const what = reported
-      ? 'a chunk that never reached a process that went runs elsewhere'
-      : 'a chunk a process ran whose result was lost with it fails, and does not run twice';
-    it(what, { timeout: 10_000 }, async () => {
-      let goes: (() => void) | undefined;
-      const spawn = (id: number, events: WorkerEvents): WorkerHandle => {
-        let batches = 0;
-        let gone = false;
-        const exit = (code: number | null, signal: string | null, reason: string): void => {
-          if (gone) return;
-          gone = true;
-          events.exit({ exitCode: code, signal, kind: signal ? 'signal' : 'exit', reason });
-        };
-        const reply = (ids: number[], values: number[]): void =>
-          events.message({
-            type: 'results',
-            batch: encodeOutcomes(
-              ids.map((chunk, i) => ({ id: chunk, ok: true, values: [values[i]] })),
-              [],
-            ),
-          });
-        return {
-          sharesMemory: false,
-          readsAnyDepth: true,
-          pid: 1000 + id,
-          keepAlive: () => {},
-          kill: () => queueMicrotask(() => exit(null, 'SIGTERM', 'the worker process was killed by SIGTERM')),
-          send: (message) => {
-            if (message.type === 'init') queueMicrotask(() => events.message({ type: 'ready' }));
-            if (message.type !== 'run') return;
-            const chunks: Array<{ id: number; item: number }> = [];
-            decodeChunks(message.batch, (chunk) =>
-              chunks.push({ id: chunk.id, item: chunk.items[0] as number }),
+  it('a chunk that never reached a process that went runs elsewhere', { timeout: 10_000 }, async () => {
+    let goes: (() => void) | undefined;
+    const spawn = (id: number, events: WorkerEvents): WorkerHandle => {
+      let batches = 0;
+      let gone = false;
+      const exit = (code: number | null, signal: string | null, reason: string): void => {
+        if (gone) return;
+        gone = true;
+        events.exit({ exitCode: code, signal, kind: signal ? 'signal' : 'exit', reason });
+      };
+      const reply = (ids: number[], values: number[]): void =>
+        events.message({
+          type: 'results',
+          batch: encodeOutcomes(
+            ids.map((chunk, i) => ({ id: chunk, ok: true, values: [values[i]] })),
+            [],
+          ),
+        });
+      return {
+        sharesMemory: false,
+        readsAnyDepth: true,
+        pid: 1000 + id,
+        keepAlive: () => {},
+        kill: () => queueMicrotask(() => exit(null, 'SIGTERM', 'the worker process was killed by SIGTERM')),
+        send: (message) => {
+          if (message.type === 'init') queueMicrotask(() => events.message({ type: 'ready' }));
+          if (message.type !== 'run') return;
+          const chunks: Array<{ id: number; item: number }> = [];
+          decodeChunks(message.batch, (chunk) =>
+            chunks.push({ id: chunk.id, item: chunk.items[0] as number }),
+          );
+          if (id > 1) {
+            queueMicrotask(() =>
+              reply(
+                chunks.map((c) => c.id),
+                chunks.map((c) => c.item + 1),
+              ),
             );
-            if (id > 1) {
-              queueMicrotask(() =>
-                reply(
-                  chunks.map((c) => c.id),
-                  chunks.map((c) => c.item + 1),
-                ),
-              );
-              return;
-            }
-            // The first worker: its first batch runs (reported or not); the second stays in the channel.
-            if (++batches === 1 && reported) {
-              queueMicrotask(() =>
-                reply(
-                  chunks.map((c) => c.id),
-                  chunks.map((c) => c.item + 1),
-                ),
-              );
-              return;
-            }
-            goes = () => {
-              events.message({
-                type: 'dying',
-                running: null,
-                waiting: [],
-                batches: 1,
-                batch: encodeOutcomes([], []),
-                reason: null,
-                code: 7,
-              });
-              exit(7, null, 'the worker process exited with code 7');
-            };
-          },
-        };
+            return;
+          }
+          // The first worker: its first batch runs; the second stays in the channel.
+          if (++batches === 1) {
+            queueMicrotask(() =>
+              reply(
+                chunks.map((c) => c.id),
+                chunks.map((c) => c.item + 1),
+              ),
+            );
+            return;
+          }
+          goes = () => {
+            events.message({
+              type: 'dying',
+              running: null,
+              batch: encodeOutcomes([], []),
+              reason: null,
+              code: 7,
+            });
+            exit(7, null, 'the worker process exited with code 7');
+          };
+        },
       };
-      const settled = new Map<number, (result: ChunkResult) => void>();
-      const executor = new LocalExecutor(
-        resolveOptions({ processes: 1, context: 'process' }).executor,
-        { pool: 0, settle: (id, result) => settled.get(id)?.(result), fatal: (error) => assert.fail(error) },
-        spawn,
-      );
-      const submit = (id: number): Promise<ChunkResult> => {
-        const done = new Promise<ChunkResult>((resolve) => settled.set(id, resolve));
-        executor.submit(inlineJob(id, 1, FAST));
-        return done;
-      };
-      try {
-        const first = submit(1);
-        if (reported) {
-          const result = await first;
-          assert.ok(result.ok && result.values[0] === 2);
-          const second = submit(2);
-          await new Promise((resolve) => setImmediate(resolve));
-          goes!();
-          const rerun = await second;
-          assert.ok(rerun.ok, 'it ran on the replacement');
-          assert.equal(rerun.values[0], 3);
-        } else {
-          await new Promise((resolve) => setImmediate(resolve));
-          goes!();
-          const lost = await first;
-          assert.ok(!lost.ok && lost.error instanceof WorkerLostError, 'it failed as lost');
-          assert.equal(lost.error.kind, 'exit');
-        }
-      } finally {
-        await executor.terminate();
-      }
-    });
-  }
+    };
+    const settled = new Map<number, (result: ChunkResult) => void>();
+    const executor = new LocalExecutor(
+      resolveOptions({ processes: 1, context: 'process' }).executor,
+      { pool: 0, settle: (id, result) => settled.get(id)?.(result), fatal: (error) => assert.fail(error) },
+      spawn,
+    );
+    const submit = (id: number): Promise<ChunkResult> => {
+      const done = new Promise<ChunkResult>((resolve) => settled.set(id, resolve));
+      executor.submit(inlineJob(id, 1, FAST));
+      return done;
+    };
+    try {
+      const first = submit(1);
+      const result = await first;
+      assert.ok(result.ok && result.values[0] === 2);
+      const second = submit(2);
+      await new Promise((resolve) => setImmediate(resolve));
+      goes!();
+      const rerun = await second;
+      assert.ok(rerun.ok, 'it ran on the replacement');
+      assert.equal(rerun.values[0], 3);
+    } finally {
+      await executor.terminate();
+    }
+  });
 
   it('a chunk alone on an idle thread is not passed on to the next idle thread', async () => {
     let runs = 0;

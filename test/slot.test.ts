@@ -68,28 +68,13 @@ describe('Slot', () => {
     const dying = new Slot(2);
     dying.markReady();
     const reason = new Error('thrown from a timer');
-    const words = { running: 7, reason, waiting: new Set([8]), batches: 1 };
+    const words = { running: 7, reason };
     dying.heardLastWords(words);
     assert.equal(dying.stopping, true);
     assert.equal(dying.stopped, null, 'the pool did not stop it: it is going by itself');
     dying.markKilled('terminate', 'the pool was terminated');
     assert.deepEqual(dying.lastWords, words);
     assert.deepEqual(dying.stopped, { kind: 'terminate', reason: 'the pool was terminated' });
-  });
-
-  it('tells, by the count of batches a worker received, which chunks of a process never reached it', () => {
-    const process = new Slot(1);
-    process.markReady();
-    process.sent([record(1), record(2)], null, 0);
-    process.sent([record(3)], null, 0);
-    assert.equal(process.reached(1, 1), true);
-    assert.equal(process.reached(2, 1), true);
-    assert.equal(process.reached(3, 1), false, 'sent in the second batch, and one arrived');
-    assert.equal(process.reached(3, 2), true);
-    // With claim cells (a thread) the cells tell instead: every chunk counts as arrived here.
-    const thread = new Slot(2);
-    thread.sent([record(4)], new Int32Array(new SharedArrayBuffer(4)), 0);
-    assert.equal(thread.reached(4, 0), true);
   });
 
   it('has no last words, reason or kill before it stops', () => {

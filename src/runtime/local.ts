@@ -211,8 +211,6 @@ export class LocalExecutor implements Executor {
         slot.heardLastWords({
           running: message.running,
           reason: message.reason && deserializeError(message.reason),
-          waiting: new Set(message.waiting),
-          batches: message.batches,
         });
         return;
       default: {

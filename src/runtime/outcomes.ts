@@ -100,7 +100,7 @@ export function settleLost(
   let end: { kind: WorkerEnd; reason: string } = stopped ?? exit;
   const words = slot.lastWords;
   if (words) {
-    const { running, reason, waiting, batches } = words;
+    const { running, reason } = words;
     end = reason
       ? { kind: 'crash', reason: `the task threw outside its call: ${describe(reason)}` }
       : exit.kind === 'channel-closed'
@@ -108,10 +108,7 @@ export function settleLost(
         : { kind: exit.kind, reason: 'the task ended the worker' };
     for (const record of lost) {
       if (record.id === running) lose(record, { ...exit, ...end }, reason ?? undefined);
-      // It waited there unstarted, or never reached the worker (still in the channel when it went).
-      else if (waiting.has(record.id) || !slot.reached(record.id, batches)) runElsewhere(record);
-      // It ran there, and its result, sent but not yet through, was lost with the worker.
-      else lose(record, { ...exit, ...end });
+      else runElsewhere(record); // it had not started, or never reached the worker
     }
   } else if (!slot.ready && !stopped) {
     // The worker died before its initializer finished, so none of its chunks ran: run them elsewhere.

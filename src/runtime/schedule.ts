@@ -61,16 +61,12 @@ function smooth(estimates: Map<number, number>, fnId: number, sample: number, ba
 /** A batch sent to a worker: how many of its outcomes are still owed. */
 export interface Sent {
   owed: number;
-  /** Its place among the batches sent to its worker, from 1. */
-  seq: number;
-  /** Its chunks' ids, for a worker without claim cells (see Slot.reached); null otherwise. */
-  ids: number[] | null;
 }
 
 /** What the policy needs to know of one worker. */
 export interface SlotLoad {
   /** The batches still owing outcomes, oldest first. */
-  batches: readonly Pick<Sent, 'owed'>[];
+  batches: readonly Sent[];
   /** Whether a batch in flight carries a timeout. */
   timed: boolean;
   /** When the worker last reported (or started on an empty queue). */

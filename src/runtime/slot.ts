@@ -43,15 +43,10 @@ export interface StopReason {
   reason: string;
 }
 
-/**
- * What a worker said on its way out: the chunk it was running, what it threw if it threw, the chunks it had
- * and had not started, and how many batches had reached it.
- */
+/** What a worker said on its way out: the chunk it was running, and what it threw, if it threw. */
 export interface LastWords {
   running: number | null;
   reason: unknown;
-  waiting: ReadonlySet<number>;
-  batches: number;
 }
 
 /**
@@ -94,8 +89,6 @@ export class Slot {
   /** The function of the latest batch sent: whose cost the next report teaches. */
   lastFn: number | undefined;
   tasksDone = 0;
-  /** Batches sent so far (see Sent.seq). */
-  #batchesSent = 0;
   readonly knownFns = new Set<number>();
   timer: Timer | undefined;
   /** While the worker is idle beyond the pool's minimum: when it ends, the worker is stopped (idleTimeout). */
@@ -219,26 +212,13 @@ export class Slot {
     for (const job of jobs) this.inflight.set(job.id, job);
     this.lastFn = jobs[0]!.fnId;
     if (this.batches.length === 0) this.lastAt = now;
-    const sent: Sent = {
-      owed: jobs.length,
-      seq: ++this.#batchesSent,
-      ids: cells ? null : jobs.map((job) => job.id),
-    };
+    const sent: Sent = { owed: jobs.length };
     this.batches.push(sent);
     if (!cells) return;
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!;
       if (!movable || movable(job)) this.#claims.set(job.id, { cells, index: i, sent });
     }
-  }
-
-  /**
-   * Whether a chunk it holds reached the worker, by the count of batches the worker said had arrived. Known
-   * for a worker without claim cells (a process), whose chunks cannot be taken back; true otherwise.
-   */
-  reached(id: number, batches: number): boolean {
-    for (const sent of this.batches) if (sent.ids?.includes(id)) return sent.seq <= batches;
-    return true;
   }
 
   /** Takes a reported chunk off the books: its record, or undefined when it was cancelled meanwhile. */

@@ -34,8 +34,6 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   /** How long the last chunk ran: the guess at how long the next one will. */
   let lastRunMs = 0;
   let running: number | null = null;
-  /** How many 'run' messages have arrived: the pool tells from it which chunks never reached this worker. */
-  let batches = 0;
   /** Whether the pump is running: a message that arrives meanwhile only queues its chunks. */
   let pumping = false;
   /**
@@ -154,12 +152,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
     if (phase === 'dying') return;
     phase = 'dying';
     try {
-      const waitingIds: number[] = [];
-      for (let i = head; i < queue.length; i++) {
-        const chunk = queue[i]!;
-        if (chunk.id !== running) waitingIds.push(chunk.id);
-      }
-      const { message, transfer } = outbox.lastWords(running, waitingIds, batches, reason, code);
+      const { message, transfer } = outbox.lastWords(running, reason, code);
       if (port.postLast) port.postLast(message);
       else port.post(message, transfer);
     } catch {
@@ -173,7 +166,7 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
       // Chunks still waiting here count too: a task's timer may end the worker between two chunks (the loop
       // lets the event loop turn), and the pool must learn that none of them started. A worker serving work
       // says so even with nothing here: the chunks the pool sent that it has not heard of are then still in
-      // the channel, never read, and run elsewhere (the message counts the batches that arrived).
+      // the channel, never read, and run elsewhere.
       if (phase === 'serving' || running !== null || outbox.size > 0 || waiting() > 0) sayDying(null, code);
     });
     process.on('uncaughtException', (err) => {
@@ -205,7 +198,6 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
         void init(message.initializer, message.initargs);
         return;
       case 'run': {
-        batches++;
         for (const [id, ref] of message.fns) refs.set(id, ref);
         decodeChunks(message.batch, (chunk) => queue.push(chunk));
         void pump();

@@ -100,8 +100,6 @@ export class Outbox {
   /** The message a dying worker sends: what is buffered, and which chunk it was running. */
   lastWords(
     running: number | null,
-    waiting: number[],
-    batches: number,
     reason: WireError | null,
     code: number | null,
   ): { message: FromWorker; transfer: TransferListItem[] } {
@@ -109,7 +107,7 @@ export class Outbox {
     const batch = this.#encode(this.#outcomes, this.#starts, this.#runsUs, moved, performance.now());
     this.#take();
     return {
-      message: { type: 'dying', running, waiting, batches, batch, reason, code },
+      message: { type: 'dying', running, batch, reason, code },
       transfer: transferList(batch.numbers, moved),
     };
   }
