@@ -27,6 +27,16 @@ export let failResult: <T>(result: AsyncResult<T>, error: unknown) => void;
 
 const ignore = (): void => {};
 
+// The settling functions of the promise being made: one executor for every AsyncResult, rather than a
+// closure and its context per result (about 100 bytes each, for every one of many tiny applies in flight).
+// The Promise constructor calls it synchronously, so nothing runs between it and their being read.
+let madeResolve: ((value: any) => void) | undefined;
+let madeReject: ((error: unknown) => void) | undefined;
+function keep(resolve: (value: any) => void, reject: (error: unknown) => void): void {
+  madeResolve = resolve;
+  madeReject = reject;
+}
+
 /**
  * The pending result of an `*Async` call, as in Python. Timeouts are in milliseconds, and `get()` returns a
  * promise. It is also a Promise itself: `await pool.mapAsync(f, xs)` gives the list, and
@@ -56,14 +66,11 @@ export class AsyncResult<T> extends Promise<T> {
     start?: (fulfil: (value: T) => void, fail: (error: unknown) => void) => void,
     callbacks?: Callbacks<T>,
   ) {
-    let resolve!: (value: T) => void;
-    let reject!: (error: unknown) => void;
-    super((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    this.#resolve = resolve;
-    this.#reject = reject;
+    super(keep);
+    this.#resolve = madeResolve!;
+    this.#reject = madeReject!;
+    // Not kept past here: they hold the promise, and so its value, alive.
+    madeResolve = madeReject = undefined;
     this.#callbacks = callbacks;
     start?.(
       (value) => this.#fulfil(value),
