@@ -73,7 +73,7 @@ export class Dispatcher {
         const ids = slot.unstarted();
         // A worker that has started nothing it holds is about to start its first: taking that one would only
         // pass a lone chunk on from one idle worker to the next. The ones behind it wait on it, so they go.
-        if (ids.length === slot.inflight.size) ids.shift();
+        if (ids.length === slot.holding) ids.shift();
         if (ids.length > unstarted.length) [victim, unstarted] = [slot, ids];
       }
       if (!victim) return;
@@ -84,7 +84,7 @@ export class Dispatcher {
       // (see #sendBatch), so this one takes those of the last chunk's.
       for (let k = unstarted.length - 1; k >= 0 && taken.length < want; k--) {
         const id = unstarted[k]!;
-        const record = victim.inflight.get(id)!;
+        const record = victim.held(id)!;
         if (record.fnId !== (taken[0] ?? record).fnId || !victim.revoke(id)) break;
         taken.push(record);
       }
@@ -246,7 +246,7 @@ export class Dispatcher {
 
   #timedOut(slot: Slot, record: ChunkRecord): void {
     // Even if the chunk was cancelled meanwhile, its worker is still running it: stop the worker all the same.
-    if (slot.inflight.delete(record.id)) {
+    if (slot.release(record.id)) {
       this.#host.ledger.settled(record, { ok: false, error: new TaskTimeoutError(record.timeout!) });
     }
     if (!slot.killed) this.#host.stop(slot, 'timeout', 'it was stopped because another task on it timed out');

@@ -38,7 +38,7 @@ export class Elastic {
   /** Gives each worker that has nothing to do a timer; one idle that long is stopped (see retire). */
   shrinkLater(): void {
     for (const slot of this.#host.slots) {
-      const idle = slot.idle && slot.ready && slot.inflight.size === 0;
+      const idle = slot.idle && slot.ready && slot.holding === 0;
       if (!idle) {
         clearTimeout(slot.idleTimer);
         slot.idleTimer = undefined;
@@ -53,7 +53,7 @@ export class Elastic {
   #retire(slot: Slot): void {
     const host = this.#host;
     slot.idleTimer = undefined;
-    const idle = slot.idle && slot.inflight.size === 0 && host.slots.has(slot);
+    const idle = slot.idle && slot.holding === 0 && host.slots.has(slot);
     if (!idle || !host.running()) return;
     // Workers idle since the same moment time out together: count those not already on their way out.
     let staying = 0;

@@ -6,11 +6,12 @@ import { deserializeError } from '../wire/errors.js';
 import { Backoff } from './backoff.js';
 import { Dispatcher } from './dispatch.js';
 import { Elastic } from './elastic.js';
+import type { WorkerHandle } from './handle.js';
 import { Ledger } from './ledger.js';
 import { warnLeftBehind } from './left-behind.js';
 import { settleBatch, settleLost } from './outcomes.js';
 import type { RunQueue } from './queue.js';
-import { Slot, type WorkerHandle } from './slot.js';
+import { Slot } from './slot.js';
 
 export interface WorkerEvents {
   message(message: FromWorker): void;
@@ -97,7 +98,7 @@ export class LocalExecutor implements Executor {
     let behind = 0;
     for (const slot of this.#slots) {
       if (slot.idle) idle++;
-      else if (slot.inflight.size > 1) behind += slot.inflight.size - 1;
+      else if (slot.holding > 1) behind += slot.holding - 1;
     }
     return this.#queue.size - idle + behind;
   }
@@ -106,12 +107,13 @@ export class LocalExecutor implements Executor {
     for (const record of this.#queue.drop(ids)) this.#ledger.dropped(record);
     for (const slot of this.#slots) {
       let hit = false;
-      for (const [id, record] of slot.inflight) {
+      for (const record of slot.heldRecords()) {
+        const { id } = record;
         if (!ids.has(id)) continue;
         this.#ledger.dropped(record);
         // Taken back before it started, it never runs; otherwise it is running, or ran and waits to report.
         if (slot.revoke(id)) continue;
-        slot.inflight.delete(id);
+        slot.release(id);
         hit = true;
       }
       if (hit && stopRunning && !slot.killed && this.#onlyCancelled(slot))
@@ -127,9 +129,9 @@ export class LocalExecutor implements Executor {
    */
   #onlyCancelled(slot: Slot): boolean {
     // Last first, so that pushFront leaves them in the order they were sent.
-    for (const [id, record] of [...slot.inflight].reverse())
-      if (slot.revoke(id)) this.#dispatcher.requeue(record);
-    return slot.inflight.size === 0;
+    for (const record of slot.heldRecords().reverse())
+      if (slot.revoke(record.id)) this.#dispatcher.requeue(record);
+    return slot.holding === 0;
   }
 
   msPerItem(fnId: number): number | undefined {
@@ -150,8 +152,7 @@ export class LocalExecutor implements Executor {
     this.#state = 'stopped';
     for (const record of this.#queue.clear()) this.#ledger.dropped(record);
     for (const slot of this.#slots) {
-      for (const record of slot.inflight.values()) this.#ledger.dropped(record);
-      slot.inflight.clear();
+      for (const record of slot.releaseAll()) this.#ledger.dropped(record);
       if (!slot.killed) this.#stop(slot, 'terminate', 'the pool was terminated');
     }
     return done;
@@ -282,7 +283,7 @@ export class LocalExecutor implements Executor {
 
   #idle(): boolean {
     if (this.#queue.size > 0) return false;
-    for (const slot of this.#slots) if (slot.inflight.size > 0) return false;
+    for (const slot of this.#slots) if (slot.holding > 0) return false;
     return true;
   }
 

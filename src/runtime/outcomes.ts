@@ -54,7 +54,7 @@ export function settleBatch(
       );
     },
     (id) => {
-      const sent = slot.inflight.get(id)?.items;
+      const sent = slot.held(id)?.items;
       return sent && isSharedView(sent) ? sharedResults(sent) : NO_VALUES;
     },
   );

@@ -7,11 +7,11 @@ import { CHANNEL_CLOSED_EXIT_CODE, CHANNEL_CLOSED_REASON, type WorkerExit } from
 import type { ExecutorConfig } from '../executor.js';
 import type { FromWorker } from '../protocol.js';
 import { forward, QUIET_AFTER_EXIT_MS } from './forward.js';
+import type { WorkerHandle } from './handle.js';
 import { LAST_WORDS_FD, readLastWords } from './last-words.js';
 import { leftBehindExit, STOP_GRACE_MS } from './left-behind.js';
 import type { WorkerEvents } from './local.js';
 import { parseNodeOptions, toArgv, tsxRoot, workerOptions } from './node-flags.js';
-import type { WorkerHandle } from './slot.js';
 
 const isTs = import.meta.url.endsWith('.ts');
 // From dist/, the entry is one bundled CommonJS file (scripts/bundle-workers.mjs): it starts faster.

@@ -1,40 +1,23 @@
 // One worker as the local executor keeps its books: what it was sent, what it still owes, and which of its
 // chunks can still be taken back through their claim cells (threads only; see Claim in protocol.ts).
-import type { TransferListItem } from 'node:worker_threads';
 import type { WorkerEnd } from '../errors.js';
-import { Claim, type ToWorker } from '../protocol.js';
+import { Claim } from '../protocol.js';
 import type { Timer } from '../timer.js';
 import { revoke } from '../wire/claim.js';
+import type { WorkerHandle } from './handle.js';
 import type { ChunkRecord, WorkerState } from './ledger.js';
 import type { Sent } from './schedule.js';
 
-/** One worker as a runtime gives it to the local executor: thread or process, the executor cannot tell. */
-export interface WorkerHandle {
-  send(message: ToWorker, transfer: TransferListItem[]): void;
-  /** Stops the worker at once (a process gets SIGTERM, then SIGKILL). */
-  kill(): void;
-  /** Whether the worker keeps the Node process alive. */
-  keepAlive(yes: boolean): void;
-  /** Whether the worker is a thread of this process: then shared memory reaches it without a copy. */
-  readonly sharesMemory: boolean;
-  /**
-   * Whether the worker reads back every value this thread can send. V8's reader needs about twice the stack
-   * its writer does: a thread, with its 4 MB stack, reads whatever the main thread (about 1 MB) writes; a
-   * process's main thread does not, nor does a thread fed from another worker thread or from a main thread
-   * whose stack was raised. Where it does not, arguments are checked for depth before they go.
-   */
-  readonly readsAnyDepth: boolean;
-  /** A child process's pid (undefined for a thread). */
-  readonly pid?: number | undefined;
-  /** A worker thread's threadId (undefined for a process). */
-  readonly threadId?: number | undefined;
-}
-
-/** A chunk of a batch sent with claim cells: where its cell is, and which batch owes its outcome. */
-interface Claimed {
-  cells: Int32Array;
-  index: number;
-  sent: Sent;
+/**
+ * A chunk the worker holds, from its sending until it reports or is taken back: its record, the batch that
+ * owes its outcome, and its claim cell (`cells` null: it has none, and cannot be taken back). One object and
+ * one map entry a chunk: many tiny tasks go through here.
+ */
+interface Held {
+  readonly record: ChunkRecord;
+  readonly sent: Sent;
+  readonly cells: Int32Array | null;
+  readonly index: number;
 }
 
 /** Why the executor itself stopped a worker: which its other chunks are told. */
@@ -79,7 +62,8 @@ export class Slot {
   readonly id: number;
   handle!: WorkerHandle;
   #phase: SlotPhase = STARTING;
-  readonly inflight = new Map<number, ChunkRecord>();
+  /** The chunks it holds, by id, in the order sent. */
+  readonly #held = new Map<number, Held>();
   /** The batches still owing outcomes, oldest first: at most two (one running, one prefetched). */
   readonly batches: Sent[] = [];
   /** Whether a batch in flight carries a timeout: nothing is prefetched behind it. */
@@ -93,8 +77,6 @@ export class Slot {
   timer: Timer | undefined;
   /** While the worker is idle beyond the pool's minimum: when it ends, the worker is stopped (idleTimeout). */
   idleTimer: NodeJS.Timeout | undefined;
-  /** The claim cells of chunks in flight that have them, by chunk id, until they report. */
-  readonly #claims = new Map<number, Claimed>();
 
   constructor(id: number) {
     this.id = id;
@@ -209,24 +191,55 @@ export class Slot {
     now: number,
     movable?: (job: ChunkRecord) => boolean,
   ): void {
-    for (const job of jobs) this.inflight.set(job.id, job);
     this.lastFn = jobs[0]!.fnId;
     if (this.batches.length === 0) this.lastAt = now;
     const sent: Sent = { owed: jobs.length };
     this.batches.push(sent);
-    if (!cells) return;
     for (let i = 0; i < jobs.length; i++) {
-      const job = jobs[i]!;
-      if (!movable || movable(job)) this.#claims.set(job.id, { cells, index: i, sent });
+      const record = jobs[i]!;
+      const claimable = cells !== null && (!movable || movable(record));
+      this.#held.set(record.id, { record, sent, cells: claimable ? cells : null, index: claimable ? i : -1 });
     }
+  }
+
+  /** How many chunks it holds: sent, and neither reported nor taken back. */
+  get holding(): number {
+    return this.#held.size;
+  }
+
+  /** The record of a chunk it holds. */
+  held(id: number): ChunkRecord | undefined {
+    return this.#held.get(id)?.record;
+  }
+
+  /** The chunks it holds, in the order sent. */
+  heldRecords(): ChunkRecord[] {
+    const records: ChunkRecord[] = [];
+    for (const held of this.#held.values()) records.push(held.record);
+    return records;
   }
 
   /** Takes a reported chunk off the books: its record, or undefined when it was cancelled meanwhile. */
   reported(id: number): ChunkRecord | undefined {
-    if (this.#claims.size > 0) this.#claims.delete(id);
-    const job = this.inflight.get(id);
-    if (job) this.inflight.delete(id);
-    return job;
+    const held = this.#held.get(id);
+    if (held === undefined) return undefined;
+    this.#held.delete(id);
+    return held.record;
+  }
+
+  /**
+   * Takes a chunk the worker may have started off the books without taking it back (it timed out, or was
+   * cancelled): its outcome, if one comes, is still paid off its batch, and dropped.
+   */
+  release(id: number): boolean {
+    return this.#held.delete(id);
+  }
+
+  /** Takes every chunk off the books (the pool is terminated): their records. */
+  releaseAll(): ChunkRecord[] {
+    const records = this.heldRecords();
+    this.#held.clear();
+    return records;
   }
 
   // Outcomes arrive in the order chunks were sent (cancelled ones that still ran too), so batches are paid
@@ -246,11 +259,10 @@ export class Slot {
 
   /** Takes a chunk back if the worker has not started it (it then never runs there); false if it has. */
   revoke(id: number): boolean {
-    const claimed = this.#claims.get(id);
-    if (!claimed || !revoke(claimed.cells, claimed.index)) return false;
-    this.#claims.delete(id);
-    this.inflight.delete(id);
-    const { sent } = claimed;
+    const held = this.#held.get(id);
+    if (held === undefined || held.cells === null || !revoke(held.cells, held.index)) return false;
+    this.#held.delete(id);
+    const { sent } = held;
     if (--sent.owed === 0) this.batches.splice(this.batches.indexOf(sent), 1);
     this.#idleIfPaid();
     return true;
@@ -259,26 +271,21 @@ export class Slot {
   /** The ids of chunks the worker has not started and that can be taken back, in the order sent. */
   unstarted(): number[] {
     const ids: number[] = [];
-    for (const [id, { cells, index }] of this.#claims) {
-      if (Atomics.load(cells, index) === Claim.QUEUED) ids.push(id);
+    for (const { record, cells, index } of this.#held.values()) {
+      if (cells !== null && Atomics.load(cells, index) === Claim.QUEUED) ids.push(record.id);
     }
     return ids;
   }
 
-  /** The chunks it has started and not yet reported: by their claim cells, or else the first it holds. */
+  /** The chunks it has started and not yet reported: by their claim cells, or else the first it holds without one. */
   started(): ChunkRecord[] {
     const started: ChunkRecord[] = [];
-    for (const [id, { cells, index }] of this.#claims) {
-      if (Atomics.load(cells, index) === Claim.STARTED) started.push(this.inflight.get(id)!);
+    let uncelled: ChunkRecord | undefined;
+    for (const { record, cells, index } of this.#held.values()) {
+      if (cells === null) uncelled ??= record;
+      else if (Atomics.load(cells, index) === Claim.STARTED) started.push(record);
     }
-    if (started.length === 0 && this.inflight.size > this.#claims.size) {
-      for (const record of this.inflight.values()) {
-        if (!this.#claims.has(record.id)) {
-          started.push(record);
-          break;
-        }
-      }
-    }
+    if (started.length === 0 && uncelled !== undefined) started.push(uncelled);
     return started;
   }
 
@@ -289,13 +296,11 @@ export class Slot {
   clear(): { unstarted: ChunkRecord[]; others: ChunkRecord[] } {
     const unstarted: ChunkRecord[] = [];
     const others: ChunkRecord[] = [];
-    for (const job of this.inflight.values()) {
-      const claimed = this.#claims.get(job.id);
-      if (claimed && revoke(claimed.cells, claimed.index)) unstarted.push(job);
-      else others.push(job);
+    for (const { record, cells, index } of this.#held.values()) {
+      if (cells !== null && revoke(cells, index)) unstarted.push(record);
+      else others.push(record);
     }
-    this.inflight.clear();
-    this.#claims.clear();
+    this.#held.clear();
     return { unstarted, others };
   }
 

@@ -4,10 +4,10 @@ import { isMainThread, Worker, type WorkerOptions } from 'node:worker_threads';
 import { CHANNEL_CLOSED_EXIT_CODE, CHANNEL_CLOSED_REASON, type WorkerExit } from '../errors.js';
 import type { ExecutorConfig } from '../executor.js';
 import type { FromWorker } from '../protocol.js';
+import type { WorkerHandle } from './handle.js';
 import { leftBehindExit, STOP_GRACE_MS } from './left-behind.js';
 import type { WorkerEvents } from './local.js';
 import { optionName, parseNodeOptions, toArgv, tsxRoot, workerOptions } from './node-flags.js';
-import type { WorkerHandle } from './slot.js';
 
 // From dist/, the entry is one bundled CommonJS file (scripts/bundle-workers.mjs): it starts faster.
 const entry = new URL(
