@@ -1,8 +1,8 @@
 // One applyAsync in flight: a single chunk of one argument tuple, which is also that chunk's job.
 import { type AsyncResult, failResult, fulfilResult } from './async-result.js';
-import type { CallHost, ChunkOwner } from './call.js';
+import type { CallHost } from './call.js';
 import { AbortError } from './errors.js';
-import type { ChunkJob, ChunkResult, ChunkState, ChunkTimes } from './executor.js';
+import type { ChunkJob, ChunkOwner, ChunkResult, ChunkState, ChunkTimes } from './executor.js';
 import { type CallTrace, newCallId, traceCall } from './insight/channels.js';
 import type { FnRef } from './protocol.js';
 
@@ -19,6 +19,10 @@ let traced = 0;
 export class ApplyCall implements ChunkOwner, ChunkJob {
   id = 0;
   readonly call = newCallId();
+  /** The apply is its chunk's owner as well as its job. */
+  get owner(): this {
+    return this;
+  }
   readonly fnId: number;
   readonly fn: FnRef;
   readonly items: ArrayLike<unknown>;
@@ -33,6 +37,9 @@ export class ApplyCall implements ChunkOwner, ChunkJob {
   readonly #host: CallHost;
   readonly #result: AsyncResult<any>;
   readonly #abort: { signal: AbortSignal; listener: () => void } | undefined;
+  /** The applies waiting for an outcome, linked through these (see Calls.abortCalls). */
+  newer: ApplyCall | null = null;
+  older: ApplyCall | null = null;
 
   constructor(
     host: CallHost,
@@ -74,6 +81,8 @@ export class ApplyCall implements ChunkOwner, ChunkJob {
   }
 
   settle(_id: number, result: ChunkResult): void {
+    // Aborted meanwhile: its result has its error already.
+    if (this.#result.ready()) return;
     const trace = this.#done();
     if (result.ok) {
       trace?.end(1);
@@ -85,6 +94,7 @@ export class ApplyCall implements ChunkOwner, ChunkJob {
   }
 
   abort(error: unknown, stopRunning: boolean): void {
+    if (this.#result.ready()) return;
     this.#host.cancel(new Set([this.id]), stopRunning);
     this.#done()?.error(error);
     failResult(this.#result, error);

@@ -11,7 +11,7 @@ import {
   type Source,
 } from './chunks.js';
 import { AbortError } from './errors.js';
-import type { ChunkJob, ChunkResult } from './executor.js';
+import type { ChunkJob, ChunkOwner, ChunkResult } from './executor.js';
 import { type CallTrace, newCallId, traceCall } from './insight/channels.js';
 import type { FnRef } from './protocol.js';
 import { allRejected, fromRecords } from './settled.js';
@@ -20,8 +20,8 @@ import { allRejected, fromRecords } from './settled.js';
 export interface CallHost {
   /** The pool's id, for the call's events. */
   readonly pool: number;
-  /** A chunk id routed to `owner`. Reserve before submit: an executor may settle during submit. */
-  reserve(owner: ChunkOwner): number;
+  /** An id for a new chunk. */
+  reserve(): number;
   submit(job: ChunkJob): void;
   cancel(ids: ReadonlySet<number>, stopRunning: boolean): void;
   forget(owner: ChunkOwner): void;
@@ -33,12 +33,6 @@ export interface CallHost {
   readonly hasRoom: (() => boolean) | null;
   /** The call stopped for lack of room: resume() it when there is some. */
   waitForRoom(call: Call): void;
-}
-
-/** Anything the pool routes chunk results to, and can abort as a whole (on terminate). */
-export interface ChunkOwner {
-  settle(id: number, result: ChunkResult): void;
-  abort(error: unknown, stopRunning: boolean): void;
 }
 
 /** Where a call's results go: map collects them; imap hands them to its iterator. */
@@ -316,11 +310,12 @@ export class Call implements ChunkOwner {
     if (items.length === 0 || this.#finished || this.#cut) return;
     const { fn, fnId, star, timeout, retries } = this.#plan;
     const base = this.#count;
-    const id = this.#host.reserve(this);
+    const id = this.#host.reserve();
     const exclusive = timeout !== null || this.#plan.signal !== undefined;
     const job: ChunkJob = {
       id,
       call: this.id,
+      owner: this,
       fnId,
       fn,
       items,

@@ -3,10 +3,10 @@
 
 import { ApplyCall } from './apply-call.js';
 import { AsyncResult, type Callbacks, failResult } from './async-result.js';
-import { Call, type CallConsumer, type CallHost, type CallPlan, type ChunkOwner } from './call.js';
+import { Call, type CallConsumer, type CallHost, type CallPlan } from './call.js';
 import { defaultChunksize, PageCache } from './chunks.js';
 import { AbortError, QueueFullError } from './errors.js';
-import type { ChunkResult, Executor, ExecutorHooks } from './executor.js';
+import type { ChunkJob, ChunkOwner, ChunkResult, Executor, ExecutorHooks } from './executor.js';
 import { ImapIterator } from './imap.js';
 import { createProgress, type ProgressOptions } from './progress.js';
 import type { FnRef } from './protocol.js';
@@ -31,12 +31,13 @@ export class Calls {
   readonly #maxQueue: number;
   /** Whether a map may merge tiny chunks of numbers (not with maxtasksperchild, which counts chunks). */
   readonly #mergeable: boolean;
-  readonly #owners = new Map<number, ChunkOwner>();
-  /** Map-like calls in progress (they may be between chunks); applies are only counted. */
+  /** Map-like calls in progress (they may be between chunks). */
   readonly #active = new Set<ChunkOwner>();
   /** The imap calls among them: they read input only as their consumer reads, which join() does not wait on. */
   readonly #streams = new Set<Call>();
+  /** Applies waiting for their outcome: how many, and the newest, linked to the older ones. */
   #applies = 0;
+  #newestApply: ApplyCall | null = null;
   #nextChunk = 1;
   #idle: (() => void) | null = null;
   /** Shared pages of finished numeric maps, for the next ones (see PageCache). */
@@ -61,16 +62,15 @@ export class Calls {
     const bounded = this.#maxQueue !== Number.POSITIVE_INFINITY;
     this.#executor = executor({
       pool,
-      settle: (id, result) => this.#settle(id, result),
+      settle: (job, result) => this.#settle(job, result),
       fatal,
       ...(bounded ? { dequeued: () => this.#roomMaybe() } : {}),
     });
     this.#host = {
       pool,
-      reserve: (owner) => this.#reserve(owner),
+      reserve: () => this.#nextChunk++,
       submit: (job) => this.#executor.submit(job),
       cancel: (ids, stopRunning) => {
-        for (const id of ids) this.#owners.delete(id);
         this.#executor.cancel(ids, stopRunning);
         if (this.#host.hasRoom !== null) this.#roomMaybe();
       },
@@ -101,10 +101,16 @@ export class Calls {
         return result;
       }
     }
-    const owner = new ApplyCall(this.#host, result, signal, fnId, fn, args, limits);
+    const apply = new ApplyCall(this.#host, result, signal, fnId, fn, args, limits);
+    apply.id = this.#nextChunk++;
     this.#applies++;
-    owner.id = this.#reserve(owner);
-    this.#executor.submit(owner);
+    const newest = this.#newestApply;
+    if (newest) {
+      newest.newer = apply;
+      apply.older = newest;
+    }
+    this.#newestApply = apply;
+    this.#executor.submit(apply);
     return result;
   }
 
@@ -222,7 +228,9 @@ export class Calls {
 
   /** Ends every call in progress with `error` (a fatal error: the pool terminates next). */
   abortCalls(error: unknown): void {
-    for (const owner of new Set([...this.#active, ...this.#owners.values()])) owner.abort(error, false);
+    const owners: ChunkOwner[] = [...this.#active];
+    for (let apply = this.#newestApply; apply; apply = apply.older) owners.push(apply);
+    for (const owner of owners) owner.abort(error, false);
   }
 
   /** Ends every call with `error`, and every ready() waiter (terminate). */
@@ -247,17 +255,10 @@ export class Calls {
     return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }));
   }
 
-  #reserve(owner: ChunkOwner): number {
-    const id = this.#nextChunk++;
-    this.#owners.set(id, owner);
-    return id;
-  }
-
-  #settle(id: number, result: ChunkResult): void {
-    const owner = this.#owners.get(id);
-    if (!owner) return;
-    this.#owners.delete(id);
-    owner.settle(id, result);
+  // Each chunk's outcome goes to its owner; the executor settles a chunk once, and an owner ignores the
+  // outcome of a chunk it has stopped waiting for (a cancelled call's, an aborted apply's).
+  #settle(job: ChunkJob, result: ChunkResult): void {
+    job.owner.settle(job.id, result);
     if (this.#host.hasRoom !== null) this.#roomMaybe();
   }
 
@@ -274,8 +275,14 @@ export class Calls {
   }
 
   #forget(owner: ChunkOwner): void {
-    if (owner instanceof ApplyCall) this.#applies--;
-    else {
+    if (owner instanceof ApplyCall) {
+      this.#applies--;
+      const { newer, older } = owner;
+      if (newer) newer.older = older;
+      else this.#newestApply = older;
+      if (older) older.newer = newer;
+      owner.newer = owner.older = null;
+    } else {
       this.#active.delete(owner);
       this.#streams.delete(owner as Call);
     }

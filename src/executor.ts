@@ -8,11 +8,23 @@ import type { FnRef } from './protocol.js';
  */
 export type ChunkState = 'queued' | 'sent' | 'running' | 'settled' | 'lost';
 
+/**
+ * Whoever submitted a chunk (an apply, a map, an imap) and hears its outcome. The executor only hands a
+ * settled chunk back (ExecutorHooks.settle); the pool routes the outcome to the chunk's owner, with no table
+ * from chunk ids to owners: many tiny applies would each pay for an entry there.
+ */
+export interface ChunkOwner {
+  settle(id: number, result: ChunkResult): void;
+  abort(error: unknown, stopRunning: boolean): void;
+}
+
 /** One chunk of a call: a few input items that a worker runs in order, as one task (Python's meaning). */
 export interface ChunkJob {
   id: number;
   /** The call it belongs to (see newCallId), for the events that report it. */
   call: number;
+  /** Who hears its outcome (see ChunkOwner). */
+  readonly owner: ChunkOwner;
   fnId: number;
   fn: FnRef;
   /** The chunk's items; an all-number chunk may come as a Float64Array. */
@@ -59,7 +71,8 @@ export type ChunkResult = { ok: true; values: ArrayLike<unknown> } | { ok: false
 export interface ExecutorHooks {
   /** The pool's id, which the executor's events carry (see newPoolId). */
   readonly pool: number;
-  settle(id: number, result: ChunkResult): void;
+  /** A chunk submitted settled, once: its job, as submitted, and its outcome. */
+  settle(job: ChunkJob, result: ChunkResult): void;
   /** Chunks left the queue for a worker (see Executor.queued): room for more. */
   dequeued?(): void;
   /** The executor cannot go on (for instance the initializer fails); the pool terminates. */

@@ -63,10 +63,14 @@ export function countedNaturals(): { items: Generator<number>; pulled: () => num
   return { items: naturals(), pulled: () => pulled };
 }
 
-/** The record fields a new chunk job starts with (see ChunkJob), for tests that build jobs by hand. */
+/**
+ * The fields a new chunk job starts with (see ChunkJob), for tests that build jobs by hand: its record's, and
+ * an owner that hears nothing (those tests hear outcomes through the executor's settle hook).
+ */
 export const NEW_RECORD = {
   state: 'queued',
   worker: 0,
   attempts: 0,
   times: null,
-} as const satisfies Pick<ChunkJob, 'state' | 'worker' | 'attempts' | 'times'>;
+  owner: { settle: () => {}, abort: () => {} },
+} as const satisfies Pick<ChunkJob, 'state' | 'worker' | 'attempts' | 'times' | 'owner'>;

@@ -37,9 +37,9 @@ describe('local executor', () => {
     const settled = new Map<number, () => void>();
     const executor = createExecutor(resolveOptions({ processes: 1 }), {
       pool: 0,
-      settle: (id: number, result: ChunkResult) => {
+      settle: (job: ChunkJob, result: ChunkResult) => {
         assert.ok(result.ok, 'every chunk succeeds');
-        settled.get(id)?.();
+        settled.get(job.id)?.();
       },
       fatal: (error: Error) => assert.fail(error),
     });
@@ -271,7 +271,11 @@ describe('local executor', () => {
     const settled = new Map<number, (result: ChunkResult) => void>();
     const executor = new LocalExecutor(
       resolveOptions({ processes: 1, context: 'process' }).executor,
-      { pool: 0, settle: (id, result) => settled.get(id)?.(result), fatal: (error) => assert.fail(error) },
+      {
+        pool: 0,
+        settle: (job, result) => settled.get(job.id)?.(result),
+        fatal: (error) => assert.fail(error),
+      },
       spawn,
     );
     const submit = (id: number): Promise<ChunkResult> => {
@@ -298,7 +302,11 @@ describe('local executor', () => {
     let runs = 0;
     const executor = new LocalExecutor(
       resolveOptions({ processes: 4 }).executor,
-      { pool: 0, settle: (id, result) => settled.get(id)?.(result), fatal: (error) => assert.fail(error) },
+      {
+        pool: 0,
+        settle: (job, result) => settled.get(job.id)?.(result),
+        fatal: (error) => assert.fail(error),
+      },
       (id, events, config) => {
         const handle = spawnThread(id, events, config);
         return {

@@ -28,7 +28,7 @@ interface WorkerBook {
 }
 
 /** What the ledger tells its executor: each settled chunk's outcome, for the pool. */
-export type SettleHook = (id: number, result: ChunkResult) => void;
+export type SettleHook = (record: ChunkRecord, result: ChunkResult) => void;
 
 function publish(event: WorkerEvent): void {
   workerChannel.publish(event);
@@ -140,7 +140,7 @@ export class Ledger {
     const runMs = runUs / 1000;
     this.#tally.add(result.ok, record.items.length, ran, runMs, now);
     if (chunkChannel.hasSubscribers) this.#publish(record, result, ran ? at - startUs / 1000 : 0, runMs, now);
-    this.#settle(record.id, result);
+    this.#settle(record, result);
   }
 
   /**
@@ -153,7 +153,7 @@ export class Ledger {
     const now = Date.now();
     this.#tally.add(result.ok, record.items.length, false, 0, now);
     if (chunkChannel.hasSubscribers) this.#publish(record, result, 0, 0, now);
-    this.#settle(record.id, result);
+    this.#settle(record, result);
   }
 
   /** The mpool:chunk message of a settled chunk (`startedAt` 0: it did not run). */

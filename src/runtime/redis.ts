@@ -204,7 +204,7 @@ export class RedisExecutor implements Executor {
 
   #settle(entry: Entry, result: ChunkResult): void {
     if (!this.#entries.settled(entry, result)) return;
-    this.#hooks.settle(entry.job.id, result);
+    this.#hooks.settle(entry.job, result);
     this.#checkIdle();
   }
 
