@@ -28,6 +28,10 @@ import {
 
 type AnyFn = (...args: any[]) => unknown;
 
+/** How long, and how many, cancelled ids that were not running on this node are kept (see `early`). */
+const EARLY_MS = 30_000;
+const EARLY_MAX = 10_000;
+
 export interface NodeOptions {
   connection: ResolvedConnection;
   queue: string;
@@ -89,6 +93,8 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
   const table = await loadTaskTable(options.tasks);
   const pool = new Pool({ processes: options.processes, context: options.context });
   const running = new Map<string, Running>();
+  /** Ids of chunks cancelled while not running here, with when (see the cancel channel below). */
+  const early = new Map<string, number>();
   const runner = new ChunkRunner(pool, options.inlineUnderMs, options.maxPayloadBytes);
   let done = 0;
   let failed = 0;
@@ -143,17 +149,28 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     }
     const id = String(job.id);
     const submitter = submitterOf(job.id);
-    if (submitter !== undefined && (await watch.isGone(submitter))) {
-      dropped.add(id);
-      return refuse(
-        job,
-        new TaskRefusedError(
-          'Its submitter is gone (no heartbeat for its redisTimeout), so the chunk was dropped.',
-        ),
-      );
-    }
+    // Registered before the first await, so a cancel that comes while the submitter is looked up still stops it.
     const run: Running = { controller: new AbortController(), released: false, submitter };
     running.set(id, run);
+    let refusal: TaskRefusedError | null = null;
+    if (early.delete(id)) {
+      refusal = new TaskRefusedError('Its submitter cancelled it before it started.');
+    } else if (submitter !== undefined && (await watch.isGone(submitter))) {
+      dropped.add(id);
+      refusal = new TaskRefusedError(
+        'Its submitter is gone (no heartbeat for its redisTimeout), so the chunk was dropped.',
+      );
+    } else if (run.controller.signal.aborted && !run.released) {
+      refusal = new TaskRefusedError(
+        dropped.has(id)
+          ? 'Its submitter went away before it started, so the chunk was dropped.'
+          : 'Its submitter cancelled it before it started.',
+      );
+    }
+    if (refusal) {
+      running.delete(id);
+      return refuse(job, refusal);
+    }
     try {
       // Only a chunk that goes to a worker says it started: one run here takes microseconds, and its start
       // would cost more than it tells.
@@ -184,6 +201,9 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
   };
 
   // Submitters publish the ids of chunks to stop (cancellation, terminate); this node stops those it runs.
+  // Every node hears every id. A submitter publishes the ids of jobs it could not remove because they were
+  // active; the node that took one may not have reached the processor yet, so ids not running here are kept a
+  // while in `early`, and the chunk is refused when it gets there.
   const sub = createClient(conn, 'mpool:node-cancel');
   let connected = false;
   sub.on('error', () => {});
@@ -203,12 +223,22 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
       return;
     }
     if (!Array.isArray(ids)) return;
+    const now = performance.now();
     for (const jobId of ids) {
-      const run = typeof jobId === 'string' ? running.get(jobId) : undefined;
+      if (typeof jobId !== 'string') continue;
+      const run = running.get(jobId);
       if (run && !run.controller.signal.aborted) {
         log(`chunk ${jobId}: stopping it, its submitter cancelled it`);
         run.controller.abort();
+      } else if (!run) {
+        early.delete(jobId);
+        early.set(jobId, now);
       }
+    }
+    // Forget what is old (a chunk BullMQ handed to this node starts within milliseconds), and keep it bounded.
+    for (const [jobId, at] of early) {
+      if (now - at < EARLY_MS && early.size <= EARLY_MAX) break;
+      early.delete(jobId);
     }
   });
   // Before the connection turns subscriber: a Redis that may evict keys can drop queued chunks and results.

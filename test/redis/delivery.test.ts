@@ -4,8 +4,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Pool, RedisUnavailableError } from '../../src/index.js';
+import { cancelChannel } from '../../src/redis/wire.js';
 import { sqr } from '../fixtures/tasks.js';
 import { freePort, type NodeProcess, RedisServer, sleep, startNode } from './fixtures/harness.js';
 import { slowDouble, trackedDouble, trackedThrow } from './fixtures/tasks.js';
@@ -140,6 +142,51 @@ describe('delivery on Redis', { timeout: 120_000 }, () => {
     await sleep(2500); // longer than the nodes' lock and stalled intervals: nothing runs it again
     assert.deepEqual(runs(log).lines.length, 1);
     await p.terminate();
+  });
+
+  it('a cancel that reaches a node before the chunk it names has started still stops that chunk', async () => {
+    // The race this pins down: a submitter cancels a chunk whose job a node has just taken (so it cannot be
+    // removed), and its cancel message comes before the node's processor has the chunk. Here the message simply
+    // comes first, before the job exists.
+    await nodesFor('early-cancel', logFile(), 1);
+    const connection = { host: '127.0.0.1', port: server.port };
+    const queue = new Queue('early-cancel', { connection });
+    const publisher = new Redis(server.port, '127.0.0.1');
+    const outcome = async (id: string): Promise<string> => {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const job = await Job.fromId(queue, id);
+        if (job?.failedReason) return job.failedReason;
+        if (job && (await job.isCompleted())) return `completed ${JSON.stringify(job.returnvalue)}`;
+        assert.ok(Date.now() < deadline, `job ${id} did not finish within 15 s`);
+        await sleep(50);
+      }
+    };
+    try {
+      const listeners = await publisher.publish(
+        cancelChannel('bull', 'early-cancel'),
+        JSON.stringify(['early-1']),
+      );
+      assert.ok(listeners >= 1, 'the node listens on the cancel channel');
+      await sleep(100);
+      const data = {
+        v: 1,
+        fn: { kind: 'name', name: 'sqr' },
+        star: false,
+        base: 0,
+        timeout: null,
+        retries: 0,
+      };
+      await queue.add('chunk', { ...data, items: [3] }, { jobId: 'early-1' });
+      await queue.add('chunk', { ...data, items: [4] }, { jobId: 'early-2' });
+      assert.match(await outcome('early-1'), /cancelled it before it started/);
+      // Only the chunk named: the next one runs.
+      assert.equal(await outcome('early-2'), `completed ${JSON.stringify({ v: 1, numbers: [16] })}`);
+    } finally {
+      publisher.disconnect();
+      await queue.obliterate({ force: true });
+      await queue.close();
+    }
   });
 
   it('results lost on their way (connections cut, streams emptied) come in the end, each once', async () => {
