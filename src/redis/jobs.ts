@@ -34,6 +34,8 @@ export class RedisJobs {
   #toRemove: string[] = [];
   /** Cancelled jobs that may still be running: removed when they finish. */
   readonly #zombies = new Set<string>();
+  /** The batch on its way to Redis, and when it is there (see drop). */
+  #sending: { ids: ReadonlySet<string>; done: Promise<void> } | null = null;
 
   constructor(host: JobsHost) {
     this.#host = host;
@@ -74,6 +76,13 @@ export class RedisJobs {
       while (this.#toAdd.length > 0 && !host.stopped()) {
         const batch = this.#toAdd.splice(0, ADD_BATCH).filter((entry) => host.books.live(entry));
         if (batch.length === 0) continue;
+        let sent!: () => void;
+        this.#sending = {
+          ids: new Set(batch.map((entry) => entry.jobId)),
+          done: new Promise<void>((resolve) => {
+            sent = resolve;
+          }),
+        };
         try {
           await host.queue.addBulk(
             batch.map((entry) => ({
@@ -95,6 +104,9 @@ export class RedisJobs {
         } catch (error) {
           if (host.stopped()) return;
           for (const entry of batch) host.settle(entry, { ok: false, error });
+        } finally {
+          this.#sending = null;
+          sent();
         }
       }
     } finally {
@@ -125,6 +137,10 @@ export class RedisJobs {
   /** Removes cancelled jobs; those a node already runs are left to finish, or stopped with `stopRunning`. */
   async drop(jobIds: string[], stopRunning: boolean): Promise<void> {
     const { queue, cmd, options } = this.#host;
+    // A job of the batch on its way is not in Redis yet, so removing it now would miss it, and a node would run
+    // it after all: wait for the batch first.
+    const sending = this.#sending;
+    if (sending && jobIds.some((id) => sending.ids.has(id))) await sending.done;
     try {
       const removed = await Promise.all(jobIds.map((id) => queue.remove(id).catch(() => 0)));
       const running = jobIds.filter((_, i) => removed[i] !== 1);
