@@ -8,6 +8,9 @@
 import type { Machine } from './machine.js';
 import type { Scenario, ScenarioName } from './scenarios.js';
 
+/** The contender --baseline adds: another checkout's mpool on threads, in the same rounds. */
+export const BASELINE = 'mpool-baseline';
+
 export interface Sample {
   round: number;
   scenario: ScenarioName;
@@ -130,6 +133,70 @@ export function perRound(samples: Sample[], scenario: ScenarioName, contender: s
     byRound.set(s.round, [...(byRound.get(s.round) ?? []), s.ms]);
   }
   return new Map([...byRound].map(([round, times]) => [round, median(times)!]));
+}
+
+/**
+ * A distribution-free interval for the median (the sign test's): of n values sorted, the k-th from each end,
+ * k the largest rank whose two tails hold at most 1 - `confidence` of Binomial(n, ½) together. Null when n is
+ * too small for that confidence. `confidence` in the answer is the interval's own, which is at least the one asked.
+ */
+export function medianInterval(
+  values: number[],
+  confidence = 0.9,
+): { low: number; high: number; confidence: number } | null {
+  const n = values.length;
+  const sorted = [...values].sort((a, b) => a - b);
+  // tail[j] = P(B <= j) for B ~ Binomial(n, 1/2).
+  let term = 0.5 ** n;
+  let tail = term;
+  let best: number | null = null;
+  let bestTail = 0;
+  for (let j = 0; 2 * j < n; j++) {
+    if (2 * tail > 1 - confidence) break;
+    best = j;
+    bestTail = tail;
+    term = (term * (n - j)) / (j + 1);
+    tail += term;
+  }
+  if (best === null) return null;
+  return { low: sorted[best]!, high: sorted[n - 1 - best]!, confidence: 1 - 2 * bestTail };
+}
+
+/**
+ * mpool against --baseline, round by round: each round runs both on the machine of that moment, so the ratio
+ * of the pair cancels the drift that widens each one's own min–max.
+ */
+export function againstBaseline(
+  samples: Sample[],
+  scenarios: readonly ScenarioName[],
+  baseline: string,
+): string[] {
+  const out: string[] = [];
+  for (const scenario of scenarios) {
+    const mine = perRound(samples, scenario, 'mpool');
+    const theirs = perRound(samples, scenario, baseline);
+    const ratios = [...mine].flatMap(([round, t]) => {
+      const b = theirs.get(round);
+      return b === undefined ? [] : [t / b];
+    });
+    if (ratios.length === 0) continue;
+    const mid = median(ratios)!;
+    const ci = medianInterval(ratios);
+    const range = ci
+      ? `${(ci.confidence * 100).toFixed(0)}% interval ${ci.low.toFixed(3)}–${ci.high.toFixed(3)}`
+      : 'too few pairs for an interval';
+    const verdict = !ci
+      ? ''
+      : ci.low > 1
+        ? 'mpool slower'
+        : ci.high < 1
+          ? 'mpool faster'
+          : 'no difference shown';
+    out.push(
+      `${scenario.padEnd(8)} median ${mid.toFixed(3)}  ${range}  ${ratios.length} pairs  ${verdict}`.trimEnd(),
+    );
+  }
+  return out;
 }
 
 /**
@@ -261,6 +328,16 @@ export function render(run: RunInfo, samples: Sample[]): { text: string; verdict
       `\n## targets${run.quick ? ' (--quick sizes are too small to judge them: smoke check only)' : ''}`,
     );
     for (const t of verdicts) out.push(`${t.verdict}  ${t.scenario}: ${t.what} (${t.detail})`);
+  }
+  if (samples.some((x) => x.contender === BASELINE)) {
+    out.push(
+      "\n## against the baseline: mpool's time ÷ the baseline's, paired round by round (< 1: mpool faster)",
+      ...againstBaseline(
+        samples,
+        run.scenarios.map((s) => s.name),
+        BASELINE,
+      ),
+    );
   }
   for (const s of samples.filter((x) => x.error || x.warnings.length)) {
     const what = [s.error, ...s.warnings].filter(Boolean).join('; ');

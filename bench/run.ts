@@ -10,7 +10,7 @@ import { calibrateNode } from './calibrate.js';
 import { NODE_CONTENDERS } from './child.js';
 import { describeMachine, distIsFresh, findPython } from './machine.js';
 import { calibratePython, measure, shuffle } from './measure.js';
-import { machineLines, render, type Sample } from './report.js';
+import { BASELINE, machineLines, render, type Sample } from './report.js';
 import { type Params, SCENARIOS, type Scenario, scenario as scenarioNamed } from './scenarios.js';
 import { typescriptStartup } from './typescript.js';
 
@@ -18,7 +18,6 @@ import { typescriptStartup } from './typescript.js';
 const TS_START = 'ts-start';
 
 const ALL_CONTENDERS = [...NODE_CONTENDERS, 'python', 'python-in-process'];
-const BASELINE = 'mpool-baseline';
 
 const USAGE = `Usage: npm run bench -- [scenario...] [options]
 Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, ${TS_START} (default: all)
