@@ -134,13 +134,27 @@ export class RedisJobs {
     return true;
   }
 
-  /** Removes cancelled jobs; those a node already runs are left to finish, or stopped with `stopRunning`. */
-  async drop(jobIds: string[], stopRunning: boolean): Promise<void> {
-    const { queue, cmd, options } = this.#host;
+  /**
+   * Removes cancelled chunks' jobs; those a node already runs are left to finish, or stopped with `stopRunning`.
+   * A chunk whose job never reached Redis (still encoding, queued behind a batch, or its batch failed) has
+   * nothing to remove and nobody to stop.
+   */
+  async drop(entries: readonly Entry[], stopRunning: boolean): Promise<void> {
     // A job of the batch on its way is not in Redis yet, so removing it now would miss it, and a node would run
-    // it after all: wait for the batch first.
+    // it after all: those wait for their batch; the others go at once.
     const sending = this.#sending;
-    if (sending && jobIds.some((id) => sending.ids.has(id))) await sending.done;
+    const later = sending ? entries.filter((entry) => sending.ids.has(entry.jobId)) : [];
+    const now = later.length > 0 ? entries.filter((entry) => !sending!.ids.has(entry.jobId)) : entries;
+    await Promise.all([
+      this.#removeOrStop(now, stopRunning),
+      later.length > 0 ? sending!.done.then(() => this.#removeOrStop(later, stopRunning)) : undefined,
+    ]);
+  }
+
+  async #removeOrStop(entries: readonly Entry[], stopRunning: boolean): Promise<void> {
+    const { queue, cmd, options } = this.#host;
+    const jobIds = entries.flatMap((entry) => (entry.added ? [entry.jobId] : []));
+    if (jobIds.length === 0) return;
     try {
       const removed = await Promise.all(jobIds.map((id) => queue.remove(id).catch(() => 0)));
       const running = jobIds.filter((_, i) => removed[i] !== 1);

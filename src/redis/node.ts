@@ -135,6 +135,12 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     return fail(String(job.id), err);
   };
 
+  // BullMQ may hand this node a chunk again while its first run goes on (stalled, then recovered): each run
+  // takes out only its own entry.
+  const forget = (id: string, run: Running): void => {
+    if (running.get(id) === run) running.delete(id);
+  };
+
   const processor = async (job: Job, token?: string): Promise<JobResult> => {
     const started = performance.now();
     let data: JobData;
@@ -150,7 +156,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     const id = String(job.id);
     const submitter = submitterOf(job.id);
     // Registered before the first await, so a cancel that comes while the submitter is looked up still stops it.
-    const run: Running = { controller: new AbortController(), released: false, submitter };
+    const run: Running = { controller: new AbortController(), released: false, cancelled: false, submitter };
     running.set(id, run);
     let refusal: TaskRefusedError | null = null;
     if (early.delete(id)) {
@@ -160,7 +166,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
       refusal = new TaskRefusedError(
         'Its submitter is gone (no heartbeat for its redisTimeout), so the chunk was dropped.',
       );
-    } else if (run.controller.signal.aborted && !run.released) {
+    } else if (run.controller.signal.aborted && (run.cancelled || !run.released)) {
       refusal = new TaskRefusedError(
         dropped.has(id)
           ? 'Its submitter went away before it started, so the chunk was dropped.'
@@ -168,7 +174,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
       );
     }
     if (refusal) {
-      running.delete(id);
+      forget(id, run);
       return refuse(job, refusal);
     }
     try {
@@ -185,7 +191,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
       }
       return (await send(id, { result })) ? SENT : result;
     } catch (err) {
-      if (run.released && token) {
+      if (run.released && !run.cancelled && token) {
         // Shutting down: hand the chunk back to the queue now rather than after its lock expires.
         await job.moveToWait(token);
         throw new WaitingError();
@@ -196,7 +202,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
       // A task's own error is final: BullMQ must not retry it (only a lost node's chunk runs again).
       return fail(id, shiftIndex(err, data.base));
     } finally {
-      running.delete(id);
+      forget(id, run);
     }
   };
 
@@ -227,10 +233,14 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     for (const jobId of ids) {
       if (typeof jobId !== 'string') continue;
       const run = running.get(jobId);
-      if (run && !run.controller.signal.aborted) {
-        log(`chunk ${jobId}: stopping it, its submitter cancelled it`);
-        run.controller.abort();
-      } else if (!run) {
+      if (run) {
+        // Even one already stopped for the shutdown: it fails now rather than go back to the queue.
+        run.cancelled = true;
+        if (!run.controller.signal.aborted) {
+          log(`chunk ${jobId}: stopping it, its submitter cancelled it`);
+          run.controller.abort();
+        }
+      } else {
         early.delete(jobId);
         early.set(jobId, now);
       }

@@ -12,7 +12,10 @@ const FORGET_MS = 60_000;
 /** A chunk this node runs, as the watch sees it. */
 export interface Running {
   controller: AbortController;
+  /** Handed back to the queue on shutdown (unless its submitter cancelled it too). */
   released: boolean;
+  /** Its submitter cancelled it: it fails, never goes back to the queue. */
+  cancelled: boolean;
   /** The chunk's submitter (see submitterOf). */
   submitter: string | undefined;
 }

@@ -128,12 +128,12 @@ export class RedisExecutor implements Executor {
   }
 
   cancel(ids: ReadonlySet<number>, stopRunning: boolean): void {
-    const jobIds: string[] = [];
+    const dropped: Entry[] = [];
     for (const id of ids) {
       const entry = this.#entries.drop(id);
-      if (entry) jobIds.push(entry.jobId);
+      if (entry) dropped.push(entry);
     }
-    if (jobIds.length > 0) void this.#jobs.drop(jobIds, stopRunning);
+    if (dropped.length > 0) void this.#jobs.drop(dropped, stopRunning);
     this.#checkIdle();
   }
 
@@ -148,12 +148,12 @@ export class RedisExecutor implements Executor {
 
   async terminate(): Promise<void> {
     if (this.#state === 'stopped') return;
-    const jobIds = this.#entries.dropAll().map((entry) => entry.jobId);
+    const dropped = this.#entries.dropAll();
     this.#jobs.clear();
     this.#state = 'stopped';
     this.#whenIdle?.();
-    if (jobIds.length > 0 && this.#downSince === null) {
-      await withinBudget(this.#jobs.drop(jobIds, true));
+    if (dropped.length > 0 && this.#downSince === null) {
+      await withinBudget(this.#jobs.drop(dropped, true));
     }
     await this.#shutdown(true);
   }
