@@ -101,7 +101,9 @@ for (const context of CONTEXTS) {
             try {
               await within(
                 assert.rejects(
-                  pool.apply(blockInSyscall, [how, path, started], { timeout: 200 }),
+                  // Long enough for the task to reach its system call on a loaded machine (its imports
+                  // go through tsx's hooks first): a timeout before that stops an ordinary worker.
+                  pool.apply(blockInSyscall, [how, path, started], { timeout: 1500 }),
                   TaskTimeoutError,
                 ),
                 'the call rejects',
