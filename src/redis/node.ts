@@ -7,6 +7,7 @@ import { type Job, Queue, UnrecoverableError, WaitingError, Worker } from 'bullm
 import type { Redis } from 'ioredis';
 import { TaskRefusedError } from '../errors.js';
 import { Pool } from '../pool.js';
+import { Cancels } from './cancels.js';
 import { bullConnection, createClient } from './client.js';
 import type { ResolvedConnection } from './connection.js';
 import { resolveTask } from './resolve.js';
@@ -27,10 +28,6 @@ import {
 } from './wire.js';
 
 type AnyFn = (...args: any[]) => unknown;
-
-/** How long, and how many, cancelled ids that were not running on this node are kept (see `early`). */
-const EARLY_MS = 30_000;
-const EARLY_MAX = 10_000;
 
 export interface NodeOptions {
   connection: ResolvedConnection;
@@ -93,8 +90,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
   const table = await loadTaskTable(options.tasks);
   const pool = new Pool({ processes: options.processes, context: options.context });
   const running = new Map<string, Running>();
-  /** Ids of chunks cancelled while not running here, with when (see the cancel channel below). */
-  const early = new Map<string, number>();
+  const cancels = new Cancels(running, log);
   const runner = new ChunkRunner(pool, options.inlineUnderMs, options.maxPayloadBytes);
   let done = 0;
   let failed = 0;
@@ -159,7 +155,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     const run: Running = { controller: new AbortController(), released: false, cancelled: false, submitter };
     running.set(id, run);
     let refusal: TaskRefusedError | null = null;
-    if (early.delete(id)) {
+    if (cancels.cancelledEarly(id)) {
       refusal = new TaskRefusedError('Its submitter cancelled it before it started.');
     } else if (submitter !== undefined && (await watch.isGone(submitter))) {
       dropped.add(id);
@@ -206,10 +202,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     }
   };
 
-  // Submitters publish the ids of chunks to stop (cancellation, terminate); this node stops those it runs.
-  // Every node hears every id. A submitter publishes the ids of jobs it could not remove because they were
-  // active; the node that took one may not have reached the processor yet, so ids not running here are kept a
-  // while in `early`, and the chunk is refused when it gets there.
+  // Submitters publish the ids of chunks to stop (cancellation, terminate): see cancels.ts.
   const sub = createClient(conn, 'mpool:node-cancel');
   let connected = false;
   sub.on('error', () => {});
@@ -221,36 +214,7 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     if (connected && !stopping) log(`lost the connection to ${conn.label}; reconnecting`);
     connected = false;
   });
-  sub.on('message', (_channel: string, message: string) => {
-    let ids: unknown;
-    try {
-      ids = JSON.parse(message);
-    } catch {
-      return;
-    }
-    if (!Array.isArray(ids)) return;
-    const now = performance.now();
-    for (const jobId of ids) {
-      if (typeof jobId !== 'string') continue;
-      const run = running.get(jobId);
-      if (run) {
-        // Even one already stopped for the shutdown: it fails now rather than go back to the queue.
-        run.cancelled = true;
-        if (!run.controller.signal.aborted) {
-          log(`chunk ${jobId}: stopping it, its submitter cancelled it`);
-          run.controller.abort();
-        }
-      } else {
-        early.delete(jobId);
-        early.set(jobId, now);
-      }
-    }
-    // Forget what is old (a chunk BullMQ handed to this node starts within milliseconds), and keep it bounded.
-    for (const [jobId, at] of early) {
-      if (now - at < EARLY_MS && early.size <= EARLY_MAX) break;
-      early.delete(jobId);
-    }
-  });
+  sub.on('message', (_channel: string, message: string) => cancels.heard(message));
   // Before the connection turns subscriber: a Redis that may evict keys can drop queued chunks and results.
   void checkEviction(sub, log);
   sub.subscribe(cancelChannel(conn.prefix, options.queue)).catch(() => {});
