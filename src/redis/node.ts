@@ -154,24 +154,17 @@ export async function startNode(options: NodeOptions): Promise<WorkerNode> {
     // Registered before the first await, so a cancel that comes while the submitter is looked up still stops it.
     const run: Running = { controller: new AbortController(), released: false, cancelled: false, submitter };
     running.set(id, run);
-    let refusal: TaskRefusedError | null = null;
-    if (cancels.cancelledEarly(id)) {
-      refusal = new TaskRefusedError('Its submitter cancelled it before it started.');
-    } else if (submitter !== undefined && (await watch.isGone(submitter))) {
-      dropped.add(id);
-      refusal = new TaskRefusedError(
-        'Its submitter is gone (no heartbeat for its redisTimeout), so the chunk was dropped.',
-      );
-    } else if (run.controller.signal.aborted && (run.cancelled || !run.released)) {
-      refusal = new TaskRefusedError(
-        dropped.has(id)
-          ? 'Its submitter went away before it started, so the chunk was dropped.'
-          : 'Its submitter cancelled it before it started.',
-      );
-    }
-    if (refusal) {
+    if (cancels.cancelledEarly(id)) run.cancelled = true;
+    else if (submitter !== undefined && (await watch.isGone(submitter))) dropped.add(id);
+    // Cancelled, or its submitter found gone (here, or by the watch's sweep while it was looked up): refused.
+    const refusal = run.cancelled
+      ? 'Its submitter cancelled it before it started.'
+      : dropped.has(id)
+        ? 'Its submitter is gone (no heartbeat for its redisTimeout), so the chunk was dropped.'
+        : null;
+    if (refusal !== null) {
       forget(id, run);
-      return refuse(job, refusal);
+      return refuse(job, new TaskRefusedError(refusal));
     }
     try {
       // Only a chunk that goes to a worker says it started: one run here takes microseconds, and its start
