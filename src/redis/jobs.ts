@@ -34,8 +34,8 @@ export class RedisJobs {
   #toRemove: string[] = [];
   /** Cancelled jobs that may still be running: removed when they finish. */
   readonly #zombies = new Set<string>();
-  /** The batch on its way to Redis, and when it is there (see drop). */
-  #sending: { ids: ReadonlySet<string>; done: Promise<void> } | null = null;
+  /** Settles once the batch on its way to Redis is there (see drop); null when none is. */
+  #sending: Promise<void> | null = null;
 
   constructor(host: JobsHost) {
     this.#host = host;
@@ -77,12 +77,9 @@ export class RedisJobs {
         const batch = this.#toAdd.splice(0, ADD_BATCH).filter((entry) => host.books.live(entry));
         if (batch.length === 0) continue;
         let sent!: () => void;
-        this.#sending = {
-          ids: new Set(batch.map((entry) => entry.jobId)),
-          done: new Promise<void>((resolve) => {
-            sent = resolve;
-          }),
-        };
+        this.#sending = new Promise<void>((resolve) => {
+          sent = resolve;
+        });
         try {
           await host.queue.addBulk(
             batch.map((entry) => ({
@@ -140,14 +137,13 @@ export class RedisJobs {
    * nothing to remove and nobody to stop.
    */
   async drop(entries: readonly Entry[], stopRunning: boolean): Promise<void> {
-    // A job of the batch on its way is not in Redis yet, so removing it now would miss it, and a node would run
-    // it after all: those wait for their batch; the others go at once.
-    const sending = this.#sending;
-    const later = sending ? entries.filter((entry) => sending.ids.has(entry.jobId)) : [];
-    const now = later.length > 0 ? entries.filter((entry) => !sending!.ids.has(entry.jobId)) : entries;
+    // A chunk not yet added may be in the batch on its way: removed now, it would be missed, and a node would run
+    // it after all. Those wait for that batch; if it is still not added then, it never reaches Redis.
+    const added = entries.filter((entry) => entry.added);
+    const notYet = entries.filter((entry) => !entry.added);
     await Promise.all([
-      this.#removeOrStop(now, stopRunning),
-      later.length > 0 ? sending!.done.then(() => this.#removeOrStop(later, stopRunning)) : undefined,
+      this.#removeOrStop(added, stopRunning),
+      notYet.length > 0 ? this.#sending?.then(() => this.#removeOrStop(notYet, stopRunning)) : undefined,
     ]);
   }
 
