@@ -11,12 +11,15 @@ const common = {
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // The sources are ESM: give them their file URL, and import.meta.resolve, in CommonJS.
-  define: { 'import.meta.url': '__mpoolFileUrl', 'import.meta.resolve': '__mpoolResolve' },
+  // The sources are ESM: give them their file URL, and import.meta.resolve, in CommonJS. Computed when first
+  // read: a worker whose tasks are inline never reads them, and need not load node:url while it starts.
+  define: { 'import.meta.url': '__mpoolMeta.url', 'import.meta.resolve': '__mpoolMeta.resolve' },
   banner: {
     js: [
-      "const __mpoolFileUrl = require('node:url').pathToFileURL(__filename).href;",
-      "const __mpoolResolve = (s) => require('node:url').pathToFileURL(require.resolve(s)).href;",
+      'const __mpoolMeta = {',
+      "  get url() { return require('node:url').pathToFileURL(__filename).href; },",
+      "  resolve: (s) => require('node:url').pathToFileURL(require.resolve(s)).href,",
+      '};',
     ].join('\n'),
   },
   logLevel: 'warning',

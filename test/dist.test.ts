@@ -58,3 +58,22 @@ for (const context of ['thread', 'process'] as const) {
     });
   });
 }
+
+describe('a built thread worker starting', () => {
+  // Each is a millisecond or more of a thread's start on Node 24; they load with the first module task.
+  it('loads neither node:module nor node:url while its tasks are inline', async () => {
+    const pool = new mpool.Pool({ processes: 1 });
+    try {
+      // Node's list of the built-in modules this thread has loaded (not in @types/node).
+      const loaded = await pool.apply(() =>
+        (process as unknown as { moduleLoadList: string[] }).moduleLoadList.filter((name) =>
+          /^NativeModule (module|url)$/.test(name),
+        ),
+      );
+      assert.deepEqual(loaded, []);
+      assert.deepEqual(await pool.map(triple, [1]), [3], 'a module task then loads them');
+    } finally {
+      await pool.terminate();
+    }
+  });
+});

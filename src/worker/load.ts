@@ -1,12 +1,8 @@
 // Worker side: turns a FnRef back into a callable, compiling inline source or importing the task's module.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Task modules are loaded by module-task.ts, imported on the first one: a worker whose tasks are all inline
+// never loads it, nor node:module, which alone is a millisecond or more of a thread's start on Node 24.
 import type { FnRef } from '../protocol.js';
-import { registeredTask } from '../task.js';
-import { loadTypeScript, TYPESCRIPT_FILE } from './typescript.js';
 
 export type LoadedFn = (...args: unknown[]) => unknown;
 
@@ -38,57 +34,7 @@ function compileInline(source: string, name: string): LoadedFn {
   );
 }
 
-const requireHere = createRequire(import.meta.url);
-
-// Node's own rule: .cjs/.cts are CommonJS, .mjs/.mts are ESM, anything else follows the nearest package.json.
-function isCommonJs(url: string): boolean {
-  if (!url.startsWith('file:')) return false;
-  const path = fileURLToPath(url);
-  const ext = extname(path);
-  if (ext === '.cjs' || ext === '.cts') return true;
-  if (ext === '.mjs' || ext === '.mts') return false;
-  for (let dir = dirname(path); ; dir = dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { type?: string };
-      return pkg.type !== 'module';
-    } catch {
-      if (dirname(dir) === dir) return true;
-    }
-  }
-}
-
-// Once per module and worker: a TypeScript module may have loaded at another URL than its plain one.
-const imported = new Map<string, Promise<void>>();
-
-function importTaskModule(url: string): Promise<void> {
-  let pending = imported.get(url);
-  if (!pending) {
-    // require, not import(), for CommonJS: on Node 20 a CommonJS module loaded through import() cannot require('mpool').
-    const load = isCommonJs(url)
-      ? (target: string) => requireHere(fileURLToPath(target))
-      : (target: string) => import(target);
-    pending = TYPESCRIPT_FILE.test(new URL(url).pathname)
-      ? loadTypeScript(url, load)
-      : Promise.resolve(load(url)).then(() => {});
-    imported.set(url, pending);
-    pending.catch(() => imported.delete(url));
-  }
-  return pending;
-}
-
 const moduleCache = new Map<string, Promise<LoadedFn>>();
-
-async function loadModuleTask(url: string, key: string): Promise<LoadedFn> {
-  await importTaskModule(url);
-  const fn = registeredTask(key);
-  if (!fn) {
-    throw new TypeError(
-      `The task \`${key}\` was not registered when the worker imported ${url}. ` +
-        'Declare tasks with task(import.meta.url, fn) at the top level of the module, so every import registers them in the same order.',
-    );
-  }
-  return fn as LoadedFn;
-}
 
 /** The callable for a reference: synchronously when it is cached, else a promise of it. */
 export function loadFn(ref: FnRef): LoadedFn | Promise<LoadedFn> {
@@ -102,7 +48,7 @@ export function loadFn(ref: FnRef): LoadedFn | Promise<LoadedFn> {
   }
   let pending = moduleCache.get(ref.key);
   if (!pending) {
-    pending = loadModuleTask(ref.url, ref.key);
+    pending = import('./module-task.js').then(({ loadModuleTask }) => loadModuleTask(ref.url, ref.key));
     moduleCache.set(ref.key, pending);
     pending.catch(() => moduleCache.delete(ref.key));
   }
