@@ -51,3 +51,40 @@ for (const context of CONTEXTS) {
     });
   });
 }
+
+// Threads only: a process cannot give back what it was sent, so there a chunk waits for the worker it went to.
+describe('a chunk sent to a thread still in its initializer', () => {
+  it('runs on the first thread ready instead of waiting for that one', async () => {
+    // Cell 0: the thread the test holds in its initializer; cell 1: let go of it.
+    const gate = new Int32Array(new SharedArrayBuffer(8));
+    const hold = (shared: Int32Array): void => {
+      Atomics.wait(shared, 0, 0, 10_000);
+      const { threadId } = process.getBuiltinModule('node:worker_threads');
+      if (Atomics.load(shared, 0) === threadId) Atomics.wait(shared, 1, 0, 10_000);
+    };
+    const pool = new Pool({ processes: 2, initializer: hold, initargs: [gate] });
+    try {
+      // Both threads are starting: the chunk goes to the first one created, which the test then holds.
+      const ran = pool.apply(() => process.getBuiltinModule('node:worker_threads').threadId, []);
+      const first = pool.stats().workers[0]!;
+      assert.equal(first.state, 'starting');
+      Atomics.store(gate, 0, first.threadId!);
+      Atomics.notify(gate, 0);
+      const threadId = await ran;
+      assert.notEqual(threadId, first.threadId, 'the chunk waited for the held thread');
+      // The held thread, let go, still serves.
+      Atomics.store(gate, 1, 1);
+      Atomics.notify(gate, 1);
+      const all = await pool.map(
+        () => process.getBuiltinModule('node:worker_threads').threadId,
+        [1, 2, 3, 4],
+        1,
+      );
+      assert.equal(all.length, 4);
+    } finally {
+      Atomics.store(gate, 1, 1);
+      Atomics.notify(gate, 1);
+      await pool.terminate();
+    }
+  });
+});

@@ -71,9 +71,11 @@ export class Dispatcher {
       for (const slot of this.#host.slots) {
         if (slot === thief || !slot.busy) continue;
         const ids = slot.unstarted();
-        // A worker that has started nothing it holds is about to start its first: taking that one would only
-        // pass a lone chunk on from one idle worker to the next. The ones behind it wait on it, so they go.
-        if (ids.length === slot.holding) ids.shift();
+        // A ready worker that has started nothing it holds is about to start its first: taking that one would
+        // only pass a lone chunk on from one idle worker to the next. The ones behind it wait on it, so they go.
+        // A worker still starting (booting, or in its initializer) is not about to: the first worker ready
+        // takes its share, the first chunk too, whichever thread the operating system happened to start first.
+        if (ids.length === slot.holding && slot.ready) ids.shift();
         if (ids.length > unstarted.length) [victim, unstarted] = [slot, ids];
       }
       if (!victim) return;
