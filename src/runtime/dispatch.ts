@@ -125,7 +125,7 @@ export class Dispatcher {
       for (const slot of this.#host.slots) {
         if (prefetch ? this.#canPrefetch(slot, head, true) : slot.idle) served++;
       }
-      for (const slot of this.#host.slots) {
+      for (const slot of this.#serving()) {
         const first = this.queue.peek();
         if (!first) break;
         const robbable = slot.handle.sharesMemory && !this.#moves.has(first.fnId);
@@ -149,6 +149,22 @@ export class Dispatcher {
     if (this.queue.size === 0) this.#steal();
     // What still waits with no worker free starts workers, up to `size`; they take it at once.
     else if (this.#host.grow()) this.dispatch();
+  }
+
+  /**
+   * The workers in the order a pass serves them: ready ones first. A chunk goes to a worker still starting
+   * only when no ready one takes it; else a ready thread would take it back at once (#steal), sending it twice.
+   */
+  #serving(): Iterable<Slot> {
+    const slots = this.#host.slots;
+    for (const slot of slots) {
+      if (slot.ready) continue;
+      const ready: Slot[] = [];
+      const starting: Slot[] = [];
+      for (const each of slots) (each.ready ? ready : starting).push(each);
+      return ready.concat(starting);
+    }
+    return slots;
   }
 
   #allBusy(): boolean {
