@@ -1,5 +1,5 @@
 // The built package, as users run it: `mpool` resolves to dist/, whose workers start from the bundled
-// CommonJS entries (scripts/bundle-workers.mjs). The other suites run src/ under tsx; this one checks that
+// CommonJS entries (scripts/bundle.mjs). The other suites run src/ under tsx; this one checks that
 // the bundles behave the same. `npm test` builds before it runs.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';

@@ -39,8 +39,11 @@ for (const context of CONTEXTS) {
       const all = await listen<ChunkSample>('mpool:chunk', async () => {
         await withPool({ processes: 2, context }, async (pool) => {
           id = pool.id;
-          await pool.apply(sqr, [1]); // both workers up, so the map's time is all work
+          await pool.apply(sqr, [1]);
           await pool.map(sqr, [1, 2]);
+          // Both workers up, so the map's time is all work (and a thread still starting cannot lose its share
+          // to the other, as it would by design).
+          while (pool.stats().workers.some((w) => w.state === 'starting')) await sleep(20);
           const before = pool.stats();
           const result = await pool.map(busyIdentity, Array(items).fill(ms), { chunksize: 2 });
           assert.equal(result.length, items);

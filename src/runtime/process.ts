@@ -14,7 +14,7 @@ import type { WorkerEvents } from './local.js';
 import { parseNodeOptions, toArgv, tsxRoot, workerOptions } from './node-flags.js';
 
 const isTs = import.meta.url.endsWith('.ts');
-// From dist/, the entry is one bundled CommonJS file (scripts/bundle-workers.mjs): it starts faster.
+// From dist/, the entry is one bundled CommonJS file (scripts/bundle.mjs): it starts faster.
 const entry = fileURLToPath(new URL(`../worker/process-entry${isTs ? '.ts' : '.cjs'}`, import.meta.url));
 
 /** How long a process has after SIGTERM before SIGKILL. */

@@ -9,7 +9,7 @@ import { leftBehindExit, STOP_GRACE_MS } from './left-behind.js';
 import type { WorkerEvents } from './local.js';
 import { optionName, parseNodeOptions, toArgv, tsxRoot, workerOptions } from './node-flags.js';
 
-// From dist/, the entry is one bundled CommonJS file (scripts/bundle-workers.mjs): it starts faster.
+// From dist/, the entry is one bundled CommonJS file (scripts/bundle.mjs): it starts faster.
 const entry = new URL(
   `../worker/thread-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.cjs'}`,
   import.meta.url,
