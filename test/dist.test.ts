@@ -71,7 +71,7 @@ describe('a built thread worker starting', () => {
         ),
       );
       assert.deepEqual(loaded, []);
-      assert.deepEqual(await pool.map(triple, [1]), [3], 'a module task then loads them');
+      assert.deepEqual(await pool.map(triple, [1]), [3], 'a module task still runs there');
     } finally {
       await pool.terminate();
     }

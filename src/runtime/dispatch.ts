@@ -158,11 +158,8 @@ export class Dispatcher {
   #serving(): Iterable<Slot> {
     const slots = this.#host.slots;
     for (const slot of slots) {
-      if (slot.ready) continue;
-      const ready: Slot[] = [];
-      const starting: Slot[] = [];
-      for (const each of slots) (each.ready ? ready : starting).push(each);
-      return ready.concat(starting);
+      // A stable sort: each group keeps the order the workers were started in.
+      if (!slot.ready) return [...slots].sort((a, b) => Number(b.ready) - Number(a.ready));
     }
     return slots;
   }

@@ -45,7 +45,11 @@ function importTaskModule(url: string): Promise<void> {
   return pending;
 }
 
-export async function loadModuleTask(url: string, key: string): Promise<(...args: unknown[]) => unknown> {
+/** The task `key` of the module at `url`, importing the module once per worker. */
+export async function loadModuleTask(
+  url: string,
+  key: string,
+): Promise<NonNullable<ReturnType<typeof registeredTask>>> {
   await importTaskModule(url);
   const fn = registeredTask(key);
   if (!fn) {
@@ -54,5 +58,5 @@ export async function loadModuleTask(url: string, key: string): Promise<(...args
         'Declare tasks with task(import.meta.url, fn) at the top level of the module, so every import registers them in the same order.',
     );
   }
-  return fn as (...args: unknown[]) => unknown;
+  return fn;
 }
