@@ -1,7 +1,7 @@
 // The benchmark's statistics: the sign test's interval for a median, and mpool against --baseline by round.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { againstBaseline, medianInterval, type Sample } from '../bench/report.js';
+import { againstBaseline, medianInterval, type Sample, targets } from '../bench/report.js';
 
 describe('bench report', () => {
   it("medianInterval: the sign test's ranks, and null when there are too few values", () => {
@@ -33,5 +33,35 @@ describe('bench report', () => {
     assert.match(lines[0]!, /^tiny .* 10 pairs +mpool slower$/);
     assert.match(lines[1]!, /^imap .* 10 pairs +mpool faster$/);
     assert.match(lines[2]!, /^map .* 10 pairs +no difference shown$/);
+  });
+
+  it("judges the tiny target on Python's spelling, applyAsync(...).get(), as well as on the promise", () => {
+    const medians: Record<string, number> = { mpool: 100, 'mpool-get': 120, poolifier: 330 };
+    const rounds = (contender: string) =>
+      new Map(
+        contender === 'mpool-get'
+          ? [
+              [1, 100],
+              [2, 120],
+            ]
+          : [
+              [1, medians[contender]!],
+              [2, medians[contender]!],
+            ],
+      );
+    const tiny = targets(
+      (scenario, c) => (scenario === 'tiny' ? (medians[c] ?? null) : null),
+      true,
+      (_, c) => rounds(c),
+    ).filter((t) => t.scenario === 'tiny' && t.what.includes('3×'));
+    assert.deepEqual(
+      tiny.map((t) => [t.what, t.verdict]),
+      [
+        ["mpool's rate ≥ 3× poolifier's", 'PASS'],
+        ["through .get(): mpool's rate ≥ 3× poolifier's", 'FAIL'],
+      ],
+    );
+    // 330 ÷ 120 = 2.75×: a fail on the medians, though one round of the two held (330 ÷ 100).
+    assert.match(tiny[1]!.detail, /2\.75×; held in 1 of 2 rounds$/);
   });
 });
