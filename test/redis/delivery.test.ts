@@ -157,7 +157,12 @@ describe('delivery on Redis', { timeout: 120_000 }, () => {
       for (;;) {
         const job = await Job.fromId(queue, id);
         if (job?.failedReason) return job.failedReason;
-        if (job && (await job.isCompleted())) return `completed ${JSON.stringify(job.returnvalue)}`;
+        if (job && (await job.isCompleted())) {
+          // Read again: the job may have completed between the read above and this check, and then that read
+          // has no return value yet. BullMQ sets it in the same step that marks the job completed.
+          const completed = await Job.fromId(queue, id);
+          return `completed ${JSON.stringify(completed?.returnvalue)}`;
+        }
         assert.ok(Date.now() < deadline, `job ${id} did not finish within 15 s`);
         await sleep(50);
       }
