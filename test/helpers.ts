@@ -35,6 +35,21 @@ export async function assertFullSize(pool: Pool): Promise<void> {
 /** Resolves after `ms` milliseconds. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Resolves once `count` workers or more are there (a Pool's or an executor's stats()) and none is still
+ * starting: a chunk sent to a thread still starting is taken back by the first one ready, by design.
+ */
+export async function workersUp(
+  source: { stats(): { workers: readonly { state: string }[] } },
+  count = 0,
+): Promise<void> {
+  for (;;) {
+    const { workers } = source.stats();
+    if (workers.length >= count && workers.every((worker) => worker.state !== 'starting')) return;
+    await sleep(10);
+  }
+}
+
 /** Whether a PID is gone (zombies count as gone: PID 1 here does not reap). */
 export async function processGone(pid: number): Promise<boolean> {
   try {

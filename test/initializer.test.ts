@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { InitializerError, Pool } from '../src/index.js';
 import { traceInit } from './fixtures/tasks.js';
-import { CONTEXTS, sleep } from './helpers.js';
+import { CONTEXTS, workersUp } from './helpers.js';
 
 function traces(file: string): string[] {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
@@ -75,7 +75,7 @@ describe('a chunk sent to a thread still in its initializer', () => {
       // The held thread, let go, finishes starting, and the pool goes on with both.
       Atomics.store(gate, 1, 1);
       Atomics.notify(gate, 1);
-      while (pool.stats().workers.some((w) => w.state === 'starting')) await sleep(10);
+      await workersUp(pool);
       assert.deepEqual(
         pool.stats().workers.map((w) => w.threadId),
         [first.threadId, threadId],

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import type { CallEvent, ChunkSample, PoolStats, WorkerEvent } from '../src/index.js';
 import { TaskTimeoutError, WorkerLostError } from '../src/index.js';
 import { behave, busyIdentity, sqr } from './fixtures/tasks.js';
-import { CONTEXTS, sleep, withPool } from './helpers.js';
+import { CONTEXTS, sleep, withPool, workersUp } from './helpers.js';
 
 /** Collects what a channel publishes while `body` runs. */
 async function listen<T>(name: string, body: (seen: T[]) => Promise<void>): Promise<T[]> {
@@ -43,7 +43,7 @@ for (const context of CONTEXTS) {
           await pool.map(sqr, [1, 2]);
           // Both workers up, so the map's time is all work (and a thread still starting cannot lose its share
           // to the other, as it would by design).
-          while (pool.stats().workers.some((w) => w.state === 'starting')) await sleep(20);
+          await workersUp(pool);
           const before = pool.stats();
           const result = await pool.map(busyIdentity, Array(items).fill(ms), { chunksize: 2 });
           assert.equal(result.length, items);
@@ -111,7 +111,7 @@ for (const context of CONTEXTS) {
 
     it('stats() while a map runs: some queued or running, then all done', { timeout: 60_000 }, async () => {
       await withPool({ processes: 2, context }, async (pool) => {
-        while (pool.stats().workers.some((w) => w.state === 'starting')) await sleep(20);
+        await workersUp(pool);
         const run = pool.map(busyIdentity, Array(12).fill(100), { chunksize: 1 });
         run.catch(() => {}); // awaited below; a failed assertion first must not leave it unhandled
         // Once a few are done (the first chunk on each worker also loads the task's module), the rest run on.

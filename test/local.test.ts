@@ -11,7 +11,7 @@ import { LocalExecutor, type WorkerEvents } from '../src/runtime/local.js';
 import { spawnThread } from '../src/runtime/thread.js';
 import { decodeChunks, encodeOutcomes } from '../src/wire/codec.js';
 import { behave, busyIdentity } from './fixtures/tasks.js';
-import { NEW_RECORD, sleep, withPool } from './helpers.js';
+import { NEW_RECORD, withPool, workersUp } from './helpers.js';
 
 // A chunk of `slow` runs about 8 ms; one of `fast`, microseconds.
 const SLOW = '(x) => { const end = Date.now() + 8; while (Date.now() < end); return x; }';
@@ -323,13 +323,8 @@ describe('local executor', () => {
     );
     const settled = new Map<number, (result: ChunkResult) => void>();
     try {
-      // Idle threads are the premise: a chunk sent to a thread still starting is taken back by the first one
-      // ready, on purpose. So the count begins once all four are past their start.
-      const up = (): boolean => {
-        const { workers } = executor.stats();
-        return workers.length === 4 && workers.every((worker) => worker.state !== 'starting');
-      };
-      while (!up()) await sleep(10);
+      // Idle threads are the premise, so the count begins once all four are past their start.
+      await workersUp(executor, 4);
       for (let id = 1; id <= 10; id++) {
         const done = new Promise<ChunkResult>((resolve) => settled.set(id, resolve));
         executor.submit(inlineJob(id, 1, '(x) => x + 1'));
