@@ -17,15 +17,21 @@ export type FnRef = (
 export type WireItems = unknown[] | Float64Array;
 
 /**
- * A batch of chunks in columns: one typed array per field instead of one object per chunk, so a batch of
- * thousands of tiny tasks costs a handful of objects to copy. See ChunkKind for what `items[i]` holds.
+ * A column of a batch: a plain array of numbers for a few chunks, a typed array for many (see column() in
+ * wire/codec.ts).
+ */
+export type Column = number[] | Float64Array | Int32Array | Uint8Array;
+
+/**
+ * A batch of chunks in columns: one column per field instead of one object per chunk, so a batch of thousands
+ * of tiny tasks costs a handful of objects to copy. See ChunkKind for what `items[i]` holds.
  */
 export interface ChunkBatch {
-  ids: Float64Array;
-  fnIds: Int32Array;
+  ids: Column;
+  fnIds: Column;
   /** Input position of each chunk's first item, so errors can name the item. */
-  bases: Float64Array;
-  kinds: Uint8Array;
+  bases: Column;
+  kinds: Column;
   items: unknown[];
   /** The numbers of every PACKED chunk, one after another. */
   numbers: Float64Array | null;
@@ -44,8 +50,13 @@ export interface ChunkBatch {
   /**
    * For a batch to a thread (but not of an exclusive chunk): one shared cell per chunk (see Claim), through
    * which the worker claims each chunk as it starts it and the pool may take back the ones it has not started.
+   * Mostly the cells are the worker's own, sent once in 'init' and reused (see ClaimRing): then `claims` is
+   * null and `claimAt` is where the batch's cells start there, one after another, wrapping around at its end.
+   * When the worker's cells have no room left, the batch brings its own in `claims`, from index 0.
    */
   claims: Int32Array | null;
+  /** Where this batch's cells start in the worker's own claim cells; -1 when they are not there. */
+  claimAt: number;
 }
 
 /**
@@ -72,8 +83,8 @@ export const ChunkKind = {
 
 /** A batch of outcomes in columns, as ChunkBatch. See OutcomeKind for what `values[i]` holds. */
 export interface OutcomeBatch {
-  ids: Float64Array;
-  kinds: Uint8Array;
+  ids: Column;
+  kinds: Column;
   values: unknown[];
   numbers: Float64Array | null;
   /** Milliseconds the worker spent running these chunks: what their items cost, without any waiting. */
@@ -116,7 +127,14 @@ export const OutcomeKind = {
 } as const;
 
 export type ToWorker =
-  | { type: 'init'; workerId: number; initializer: FnRef | null; initargs: unknown[] }
+  | {
+      type: 'init';
+      workerId: number;
+      initializer: FnRef | null;
+      initargs: unknown[];
+      /** A thread's own claim cells, which its batches then use (see ChunkBatch.claimAt); null for a process. */
+      claims: Int32Array | null;
+    }
   | { type: 'run'; fns: Array<[number, FnRef]>; batch: ChunkBatch }
   | { type: 'stop' };
 
@@ -153,7 +171,7 @@ export interface ChunkOut {
   first: boolean;
   /** From a batch sent well ahead: its results may be held (see ChunkBatch.hold). */
   hold: boolean;
-  /** The batch's claim cells (see Claim), or null; this chunk's cell is at `index`. */
+  /** The chunk's claim cells (see Claim), or null; its own cell is at `index`. */
   claims: Int32Array | null;
   index: number;
 }

@@ -61,7 +61,7 @@ function harness({ receive = false } = {}) {
 /** A harness whose loop has initialized (no initializer) and said it is ready. */
 async function readyHarness(options: { receive?: boolean } = {}): Promise<ReturnType<typeof harness>> {
   const h = harness(options);
-  h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });
+  h.send({ type: 'init', workerId: 1, initializer: null, initargs: [], claims: null });
   assert.deepEqual(await h.next(), { type: 'ready' });
   return h;
 }
@@ -268,7 +268,7 @@ describe('wire format', () => {
 describe('worker loop', () => {
   it('writes the results of a shared numeric chunk into its page, falling back for non-numbers', async () => {
     const h = harness();
-    h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });
+    h.send({ type: 'init', workerId: 1, initializer: null, initargs: [], claims: null });
     assert.deepEqual(await h.next(), { type: 'ready' });
     const page = sharedPage(8);
     page.set([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -300,8 +300,8 @@ describe('worker loop', () => {
         let values: unknown[] = [];
         decodeOutcomes(
           {
-            ids: m.batch.ids.subarray(i, i + 1),
-            kinds: m.batch.kinds.subarray(i, i + 1),
+            ids: m.batch.ids.slice(i, i + 1),
+            kinds: m.batch.kinds.slice(i, i + 1),
             values: [m.batch.values[i]],
             numbers: null,
             ms: 0,
@@ -361,9 +361,37 @@ describe('worker loop', () => {
     h.port.close();
   });
 
+  it("claims chunks through the thread's own cells from 'init', from where the batch says, wrapping round", async () => {
+    const h = harness({ receive: true });
+    const own = claimCells(4);
+    h.send({ type: 'init', workerId: 1, initializer: null, initargs: [], claims: own });
+    assert.deepEqual(await h.next(), { type: 'ready' });
+    // The batch's three chunks have cells 3, 0 and 1; the pool takes back the second.
+    assert.equal(revoke(own, 0), true);
+    const chunks = [0, 1, 2].map((id) => ({ id, fnId: 1, base: id, star: false, items: [id] }));
+    const batch = encodeChunks(chunks, [], true, false, null, 3);
+    assert.equal(batch.claims, null, 'the batch carries no cells of its own');
+    h.send({ type: 'run', fns: [[1, inline((x: number) => x * 10)]], batch });
+    const outcomes = new Map<number, unknown>();
+    while (outcomes.size < 2) {
+      const m = await h.next();
+      if (m.type === 'results')
+        decodeOutcomes(m.batch, (id, _ok, v) => outcomes.set(id, (v as unknown[])[0]));
+    }
+    assert.deepEqual(
+      [...outcomes],
+      [
+        [0, 0],
+        [2, 20],
+      ],
+    );
+    assert.deepEqual(Array.from(own), [Claim.REVOKED, Claim.STARTED, Claim.QUEUED, Claim.STARTED]);
+    h.port.close();
+  });
+
   it('initializes, runs batched chunks in order, and stops on request', async () => {
     const h = harness();
-    h.send({ type: 'init', workerId: 1, initializer: null, initargs: [] });
+    h.send({ type: 'init', workerId: 1, initializer: null, initargs: [], claims: null });
     assert.deepEqual(await h.next(), { type: 'ready' });
     const outcomes = await run(
       h,
@@ -518,6 +546,7 @@ describe('worker loop', () => {
       workerId: 1,
       initializer: inline(() => new Promise((resolve) => setTimeout(resolve, 50))),
       initargs: [],
+      claims: null,
     });
     const batch = encodeChunks([{ id: 1, fnId: 1, base: 0, star: false, items: [1] }], [], true);
     h.send({ type: 'run', fns: [[1, inline((x: number) => x + 1)]], batch });
@@ -547,6 +576,7 @@ describe('worker loop', () => {
         throw new RangeError('init');
       }),
       initargs: [],
+      claims: null,
     });
     const m = await h.next();
     assert.equal(m.type, 'init-failed');
@@ -554,7 +584,7 @@ describe('worker loop', () => {
     h.port.close();
     // A worker whose initializer failed runs nothing (the pool terminates): use a healthy one.
     const w = harness();
-    w.send({ type: 'init', workerId: 2, initializer: null, initargs: [] });
+    w.send({ type: 'init', workerId: 2, initializer: null, initargs: [], claims: null });
     assert.deepEqual(await w.next(), { type: 'ready' });
     const outcomes = await run(
       w,

@@ -1,8 +1,10 @@
 // A worker's life as the local executor keeps it: one phase, changed only by Slot's methods.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Claim } from '../src/protocol.js';
 import type { ChunkRecord } from '../src/runtime/ledger.js';
 import { Slot } from '../src/runtime/slot.js';
+import { ClaimRing, claim } from '../src/wire/claim.js';
 
 /** Just what Slot reads of a chunk's record. */
 const record = (id: number): ChunkRecord => ({ id, fnId: 1 }) as ChunkRecord;
@@ -15,7 +17,7 @@ describe('Slot', () => {
     assert.equal(slot.ready, false);
     // Work may go to a worker still starting: it queues behind the initializer.
     assert.equal(slot.idle, true);
-    slot.sent([record(1), record(2)], null, 0);
+    slot.sent([record(1), record(2)], null, -1, 0);
     assert.equal(slot.busy, true);
     assert.equal(slot.life, 'starting');
     slot.markReady();
@@ -47,7 +49,7 @@ describe('Slot', () => {
 
     const busy = new Slot(2);
     busy.markReady();
-    busy.sent([record(1)], null, 0);
+    busy.sent([record(1)], null, -1, 0);
     busy.markKilled('timeout', 'its task timed out');
     assert.equal(busy.ready, true);
     assert.equal(busy.busy, false);
@@ -84,5 +86,41 @@ describe('Slot', () => {
     assert.equal(slot.lastWords, null);
     assert.equal(slot.killed, false);
     assert.equal(slot.retired, false);
+  });
+
+  it("gives a thread's own claim cells out again only once the worker has passed them", () => {
+    const ring = new ClaimRing();
+    const size = ring.cells.length;
+    assert.equal(ring.take(size), 0);
+    assert.equal(ring.take(1), -1, 'every cell is out');
+    for (let k = 0; k < 10; k++) assert.equal(claim(ring.cells, k), true);
+    // The chunk given cell 9 reported: the worker has passed cells 0 to 9, and only those.
+    ring.passed(9);
+    assert.equal(ring.take(11), -1);
+    assert.equal(ring.take(10), size, 'counted on from the last given; its cells are 0 to 9 again');
+    assert.deepEqual(Array.from(ring.cells.subarray(0, 10)), new Array(10).fill(Claim.QUEUED));
+    // An older report says nothing new.
+    ring.passed(3);
+    assert.equal(ring.take(1), -1);
+  });
+
+  it('frees ring cells when a chunk that had one reports, not when one is taken back', () => {
+    const slot = new Slot(1);
+    slot.ring = new ClaimRing();
+    const { cells } = slot.ring;
+    const size = cells.length;
+    assert.equal(slot.ring.take(size - 2), 0);
+    const given = slot.ring.take(2);
+    slot.sent([record(1), record(2)], cells, given, 0);
+    assert.equal(slot.ring.take(1), -1);
+    // Taken back before the worker reached it: the worker has yet to pass its cell.
+    assert.equal(slot.revoke(2), true);
+    assert.equal(Atomics.load(cells, size - 1), Claim.REVOKED);
+    assert.equal(slot.ring.take(1), -1);
+    // Chunk 1 reports: its cell and every one before it are free, but not chunk 2's.
+    assert.equal(claim(cells, size - 2), true);
+    assert.equal(slot.reported(1)?.id, 1);
+    assert.equal(slot.ring.take(size - 1), size);
+    assert.equal(slot.ring.take(1), -1);
   });
 });

@@ -201,10 +201,19 @@ export class Dispatcher {
     // A batch to a thread carries claim cells, so that the pool can take back what the worker has not started:
     // for another worker that runs dry (#steal), when its call is cancelled, or when the worker dies. Not an
     // exclusive chunk: it travels alone, and stopping its worker is how it is cancelled.
-    const cells = slot.handle.sharesMemory && !jobs[0]!.exclusive ? claimCells(jobs.length) : null;
+    let cells: Int32Array | null = null;
+    let given = -1;
+    if (slot.handle.sharesMemory && !jobs[0]!.exclusive) {
+      // The worker's own cells if they have room, else the batch's own.
+      given = slot.ring?.take(jobs.length) ?? -1;
+      cells = given >= 0 ? slot.ring!.cells : claimCells(jobs.length);
+    }
     const began = performance.now();
     try {
-      const batch = encodeChunks(jobs, moved, slot.handle.sharesMemory, deep, cells);
+      const batch =
+        given >= 0
+          ? encodeChunks(jobs, moved, true, deep, null, given % cells!.length)
+          : encodeChunks(jobs, moved, slot.handle.sharesMemory, deep, cells);
       slot.handle.send({ type: 'run', fns, batch }, transferList(batch.numbers, moved));
     } catch (err) {
       this.#sendApart(jobs, err);
@@ -220,7 +229,7 @@ export class Dispatcher {
       movable = (record) => !hasTransfers(record.items);
       this.#moves.add(jobs[0]!.fnId);
     }
-    slot.sent(jobs, cells, now, movable);
+    slot.sent(jobs, cells, given, now, movable);
     this.#host.dequeued();
     const timed = jobs[0]!;
     if (timed.exclusive) slot.timed = true;

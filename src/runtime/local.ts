@@ -2,6 +2,7 @@ import { InitializerError, type WorkerEnd, type WorkerExit, WorkerLostError } fr
 import type { ChunkJob, ChunkResult, Executor, ExecutorConfig, ExecutorHooks } from '../executor.js';
 import type { PoolStats } from '../insight/stats.js';
 import type { FromWorker } from '../protocol.js';
+import { ClaimRing } from '../wire/claim.js';
 import { deserializeError } from '../wire/errors.js';
 import { Backoff } from './backoff.js';
 import { Dispatcher } from './dispatch.js';
@@ -181,8 +182,16 @@ export class LocalExecutor implements Executor {
     this.#slots.add(slot);
     this.#ledger.workerStarted(id, slot.handle.pid, slot.handle.threadId, replaced);
     slot.handle.keepAlive(this.#busy || this.#state !== 'running');
+    // A thread gets claim cells of its own with its first message, for its batches to reuse (see ClaimRing).
+    if (slot.handle.sharesMemory) slot.ring = new ClaimRing();
     slot.handle.send(
-      { type: 'init', workerId: id, initializer: this.#config.initializer, initargs: this.#config.initargs },
+      {
+        type: 'init',
+        workerId: id,
+        initializer: this.#config.initializer,
+        initargs: this.#config.initargs,
+        claims: slot.ring?.cells ?? null,
+      },
       [],
     );
   }

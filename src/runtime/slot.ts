@@ -3,7 +3,7 @@
 import type { WorkerEnd } from '../errors.js';
 import { Claim } from '../protocol.js';
 import type { Timer } from '../timer.js';
-import { revoke } from '../wire/claim.js';
+import { type ClaimRing, revoke } from '../wire/claim.js';
 import type { WorkerHandle } from './handle.js';
 import type { ChunkRecord, WorkerState } from './ledger.js';
 import type { Sent } from './schedule.js';
@@ -18,6 +18,8 @@ interface Held {
   readonly sent: Sent;
   readonly cells: Int32Array | null;
   readonly index: number;
+  /** Which of the worker's own claim cells it was given, counted from the first (see ClaimRing); -1: none. */
+  readonly given: number;
 }
 
 /** Why the executor itself stopped a worker: which its other chunks are told. */
@@ -75,6 +77,8 @@ export class Slot {
   tasksDone = 0;
   readonly knownFns = new Set<number>();
   timer: Timer | undefined;
+  /** A thread's own claim cells, reused batch after batch (see ClaimRing); null for a process. */
+  ring: ClaimRing | null = null;
   /** While the worker is idle beyond the pool's minimum: when it ends, the worker is stopped (idleTimeout). */
   idleTimer: NodeJS.Timeout | undefined;
 
@@ -182,12 +186,14 @@ export class Slot {
   }
 
   /**
-   * Books a batch just sent, with its claim cells (one per chunk, in order) if it has them; `movable` says
-   * which chunks may be taken back through theirs (all, when not given).
+   * Books a batch just sent, with its claim cells if it has them: one per chunk, in order, from index 0 of
+   * `cells`, or from the ring's cell `given` (see ClaimRing.take). `movable` says which chunks may be taken back
+   * through theirs (all, when not given).
    */
   sent(
     jobs: readonly ChunkRecord[],
     cells: Int32Array | null,
+    given: number,
     now: number,
     movable?: (job: ChunkRecord) => boolean,
   ): void {
@@ -198,7 +204,14 @@ export class Slot {
     for (let i = 0; i < jobs.length; i++) {
       const record = jobs[i]!;
       const claimable = cells !== null && (!movable || movable(record));
-      this.#held.set(record.id, { record, sent, cells: claimable ? cells : null, index: claimable ? i : -1 });
+      const at = given < 0 ? i : (given + i) % cells!.length;
+      this.#held.set(record.id, {
+        record,
+        sent,
+        cells: claimable ? cells : null,
+        index: claimable ? at : -1,
+        given: given < 0 ? -1 : given + i,
+      });
     }
   }
 
@@ -224,6 +237,7 @@ export class Slot {
     const held = this.#held.get(id);
     if (held === undefined) return undefined;
     this.#held.delete(id);
+    if (held.given >= 0) this.ring!.passed(held.given);
     return held.record;
   }
 

@@ -5,6 +5,7 @@ import {
   type ChunkIn,
   ChunkKind,
   type ChunkOut,
+  type Column,
   type Outcome,
   type OutcomeBatch,
   OutcomeKind,
@@ -18,8 +19,23 @@ import { isTransfer, unwrapTransfers } from './transfer.js';
 const PAGE_INDEX = 2 ** 32;
 
 /**
+ * Up to this many entries a batch's columns travel as plain arrays, above it as typed arrays. Each typed array
+ * is a buffer of its own that both sides clone apart, about a microsecond more per column, which a short array
+ * of small numbers does not cost; a long one costs a step per number, which a buffer does not. Measured on
+ * Node 24, a send and receive of four columns: 1.8 against 3.1 µs for one chunk, 2.4 against 4.1 µs for 16,
+ * 5.1 against 3.7 µs for 64.
+ */
+const COLUMN_ARRAY_MAX = 16;
+
+/** A column filled as a plain array (packed, so that it clones densely), typed if long. */
+function column(values: number[], Typed: { from(values: number[]): Exclude<Column, number[]> }): Column {
+  return values.length <= COLUMN_ARRAY_MAX ? values : Typed.from(values);
+}
+
+/**
  * Puts chunks into columns; buffers marked with transfer() are collected into `moved`. With `share` (the
  * receiver is a thread of this process), numeric chunks that are views of shared memory travel as they are.
+ * The chunks' claim cells (see ChunkBatch.claims) are `claims` from index 0, or the worker's own from `claimAt`.
  */
 export function encodeChunks(
   chunks: readonly ChunkIn[],
@@ -27,12 +43,13 @@ export function encodeChunks(
   share: boolean,
   hold = false,
   claims: Int32Array | null = null,
+  claimAt = -1,
 ): ChunkBatch {
   const n = chunks.length;
-  const ids = new Float64Array(n);
-  const fnIds = new Int32Array(n);
-  const bases = new Float64Array(n);
-  const kinds = new Uint8Array(n);
+  const ids: number[] = [];
+  const fnIds: number[] = [];
+  const bases: number[] = [];
+  const kinds: number[] = [];
   const items: unknown[] = new Array(n);
   let capacity = 0;
   for (const c of chunks) if (!c.star && !(share && isSharedView(c.items))) capacity += c.items.length;
@@ -41,16 +58,16 @@ export function encodeChunks(
   let offsets: Float64Array | null = null;
   for (let i = 0; i < n; i++) {
     const c = chunks[i]!;
-    ids[i] = c.id;
-    fnIds[i] = c.fnId;
-    bases[i] = c.base;
+    ids.push(c.id);
+    fnIds.push(c.fnId);
+    bases.push(c.base);
     if (c.star) {
       const tuples = c.items as unknown[];
       if (tuples.length === 1 && Array.isArray(tuples[0])) {
-        kinds[i] = ChunkKind.APPLY;
+        kinds.push(ChunkKind.APPLY);
         items[i] = unwrapTransfers(tuples[0], moved);
       } else {
-        kinds[i] = ChunkKind.STAR;
+        kinds.push(ChunkKind.STAR);
         items[i] = unwrapTransfers(tuples, moved);
       }
       continue;
@@ -61,26 +78,46 @@ export function encodeChunks(
       offsets ??= new Float64Array(n);
       let p = pages.indexOf(page);
       if (p < 0) p = pages.push(page) - 1;
-      kinds[i] = ChunkKind.SHARED;
+      kinds.push(ChunkKind.SHARED);
       items[i] = c.items.length;
       offsets[i] = p * PAGE_INDEX + c.items.byteOffset / Float64Array.BYTES_PER_ELEMENT;
       continue;
     }
     const packed = packer.pack(c.items);
     if (Array.isArray(packed)) {
-      kinds[i] = ChunkKind.ITEMS;
+      kinds.push(ChunkKind.ITEMS);
       items[i] = unwrapTransfers(packed, moved);
     } else {
-      kinds[i] = ChunkKind.PACKED;
+      kinds.push(ChunkKind.PACKED);
       items[i] = packed.n;
     }
   }
-  return { ids, fnIds, bases, kinds, items, numbers: packer.finish(), pages, offsets, hold, claims };
+  return {
+    ids: column(ids, Float64Array),
+    fnIds: column(fnIds, Int32Array),
+    bases: column(bases, Float64Array),
+    kinds: column(kinds, Uint8Array),
+    items,
+    numbers: packer.finish(),
+    pages,
+    offsets,
+    hold,
+    claims,
+    claimAt,
+  };
 }
 
-/** Reads chunks back out of their columns. */
-export function decodeChunks(batch: ChunkBatch, each: (chunk: ChunkOut) => void): void {
-  const { ids, fnIds, bases, kinds, items, numbers, pages, offsets } = batch;
+/** Reads chunks back out of their columns; `own`: the worker's own claim cells, sent in 'init'. */
+export function decodeChunks(
+  batch: ChunkBatch,
+  each: (chunk: ChunkOut) => void,
+  own: Int32Array | null = null,
+): void {
+  const { ids, fnIds, bases, kinds, items, numbers, pages, offsets, claimAt } = batch;
+  const inOwn = batch.claims === null && claimAt >= 0;
+  if (inOwn && own === null)
+    throw new Error('mpool internal: a batch names claim cells the worker was not sent');
+  const claims = inOwn ? own : batch.claims;
   let at = 0;
   for (let i = 0; i < ids.length; i++) {
     const kind = kinds[i];
@@ -110,8 +147,8 @@ export function decodeChunks(batch: ChunkBatch, each: (chunk: ChunkOut) => void)
       items: list,
       first: i === 0,
       hold: batch.hold,
-      claims: batch.claims,
-      index: i,
+      claims,
+      index: inOwn ? (claimAt + i) % own!.length : i,
     });
   }
 }
@@ -126,37 +163,37 @@ export function encodeOutcomes(
   times: OutcomeTimes | null = null,
 ): OutcomeBatch {
   const n = outcomes.length;
-  const ids = new Float64Array(n);
+  const ids: number[] = [];
   // The worker's own arrays travel as they are: small arrays of small integers clone cheaply.
   const startsUs = times?.startsUs ?? new Array<number>(n).fill(-1);
   const runsUs = times?.runsUs ?? new Array<number>(n).fill(0);
   let us = 0;
   for (let i = 0; i < n; i++) us += runsUs[i]!;
-  const kinds = new Uint8Array(n);
+  const kinds: number[] = [];
   const values: unknown[] = new Array(n);
   let capacity = 0;
   for (const o of outcomes) if (o.ok && !isSharedView(o.values)) capacity += o.values.length;
   const packer = new Packer(capacity);
   for (let i = 0; i < n; i++) {
     const o = outcomes[i]!;
-    ids[i] = o.id;
+    ids.push(o.id);
     if (!o.ok) {
-      kinds[i] = OutcomeKind.ERROR;
+      kinds.push(OutcomeKind.ERROR);
       values[i] = o.error;
     } else if (isSharedView(o.values)) {
-      kinds[i] = OutcomeKind.SHARED;
+      kinds.push(OutcomeKind.SHARED);
       values[i] = o.values.length;
     } else if (o.values.length === 1) {
-      kinds[i] = OutcomeKind.SINGLE;
+      kinds.push(OutcomeKind.SINGLE);
       const value = o.values[0];
       values[i] = isTransfer(value) ? unwrapTransfers([value], moved)[0] : value;
     } else {
       const packed = packer.pack(o.values);
       if (Array.isArray(packed)) {
-        kinds[i] = OutcomeKind.VALUES;
+        kinds.push(OutcomeKind.VALUES);
         values[i] = unwrapTransfers(packed, moved);
       } else {
-        kinds[i] = OutcomeKind.PACKED;
+        kinds.push(OutcomeKind.PACKED);
         values[i] = packed.n;
       }
     }
@@ -164,7 +201,18 @@ export function encodeOutcomes(
   const copyMs = times?.copyMs ?? 0;
   const at = times?.at ?? 0;
   const heap = times?.heap ?? 0;
-  return { ids, kinds, values, numbers: packer.finish(), ms: us / 1000, at, startsUs, runsUs, copyMs, heap };
+  return {
+    ids: column(ids, Float64Array),
+    kinds: column(kinds, Uint8Array),
+    values,
+    numbers: packer.finish(),
+    ms: us / 1000,
+    at,
+    startsUs,
+    runsUs,
+    copyMs,
+    heap,
+  };
 }
 
 /**

@@ -41,6 +41,8 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
    * (it leaves once the pump is done), or going down (it said so to the pool, once).
    */
   let phase: 'starting' | 'serving' | 'stopping' | 'dying' = 'starting';
+  /** A thread's own claim cells, from 'init': where most batches' cells are (see ChunkBatch.claimAt). */
+  let ownClaims: Int32Array | null = null;
 
   const flush = (): void => {
     holding = false;
@@ -195,11 +197,12 @@ export function startLoop(port: LoopPort, { ownsProcess = true }: LoopOptions = 
   function handle(message: ToWorker): void {
     switch (message.type) {
       case 'init':
+        ownClaims = message.claims;
         void init(message.initializer, message.initargs);
         return;
       case 'run': {
         for (const [id, ref] of message.fns) refs.set(id, ref);
-        decodeChunks(message.batch, (chunk) => queue.push(chunk));
+        decodeChunks(message.batch, (chunk) => queue.push(chunk), ownClaims);
         void pump();
         return;
       }
