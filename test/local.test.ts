@@ -145,6 +145,46 @@ describe('local executor', () => {
     });
   });
 
+  it('threads reuse their claim cells many times over, taking chunks back from each other: each runs once', {
+    timeout: 60_000,
+  }, async () => {
+    await withPool({ processes: 2 }, async (pool) => {
+      // Four times as many one-item chunks as a thread has claim cells, each counted where it runs. One in 40
+      // runs 3 ms, the rest microseconds: batches sent ahead to a thread stuck on a slow one are taken back by
+      // the other, and the cells of those it took back wait until their thread has passed them.
+      const n = 4 * 1024 * 2;
+      const runs = new Int32Array(new SharedArrayBuffer(4 * n));
+      const task = (arg: { runs: Int32Array; i: number }): number => {
+        Atomics.add(arg.runs, arg.i, 1);
+        if (arg.i % 40 === 0) {
+          const end = performance.now() + 3;
+          while (performance.now() < end);
+        }
+        return arg.i * 2;
+      };
+      const args = Array.from({ length: n }, (_, i) => ({ runs, i }));
+      let k = 0;
+      for await (const value of pool.imap(task, args, { chunksize: 1, buffersize: 256 })) {
+        assert.equal(value, k * 2, `result ${k}`);
+        k++;
+      }
+      assert.equal(k, n);
+      const once = (): number[] => [...runs.keys()].filter((i) => runs[i] !== 1);
+      assert.deepEqual(once(), [], 'every chunk of the imap ran exactly once');
+      // A cancelled call between them: its cells, taken back or not, are given out again after it.
+      const cancelled = new AbortController();
+      const doomed = pool.mapAsync(task, args.slice(0, 512), { chunksize: 1, signal: cancelled.signal });
+      cancelled.abort();
+      await assert.rejects(doomed);
+      runs.fill(0);
+      assert.deepEqual(
+        await pool.map(task, args, 1),
+        Array.from({ length: n }, (_, i) => i * 2),
+      );
+      assert.deepEqual(once(), [], 'every chunk of the map ran exactly once');
+    });
+  });
+
   it('breaking out of imap takes back the chunks its threads have not started, so they never run', async () => {
     await withPool({ processes: 2 }, async (pool) => {
       const counter = new Int32Array(new SharedArrayBuffer(4));
