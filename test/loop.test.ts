@@ -97,7 +97,7 @@ async function slowChunks(
     items: [ms],
   }));
   const moved: TransferListItem[] = [];
-  const batch = encodeChunks(chunks, moved, true, hold);
+  const batch = encodeChunks(chunks, moved, { share: true, hold });
   h.send({ type: 'run', fns: [[1, busy]], batch }, transferList(batch.numbers, moved));
   const messages: number[][] = [];
   for (let got = 0; got < count; ) {
@@ -134,7 +134,7 @@ async function idsByMessage(h: ReturnType<typeof harness>, count: number): Promi
 /** Runs a batch through encodeChunks and collects every outcome the worker sends back. */
 async function run(h: ReturnType<typeof harness>, fns: Array<[number, FnRef]>, chunks: ChunkIn[]) {
   const moved: TransferListItem[] = [];
-  const batch = encodeChunks(chunks, moved, true);
+  const batch = encodeChunks(chunks, moved, { share: true });
   h.send({ type: 'run', fns, batch }, transferList(batch.numbers, moved));
   const outcomes: Array<{ id: number; ok: boolean; value: unknown }> = [];
   while (outcomes.length < chunks.length) {
@@ -172,7 +172,7 @@ describe('wire format', () => {
         },
       ],
       [],
-      false,
+      { share: false },
     );
     assert.deepEqual([...batch.kinds], [ChunkKind.PACKED, ChunkKind.ITEMS, ChunkKind.APPLY, ChunkKind.STAR]);
     assert.deepEqual(batch.items, [
@@ -214,7 +214,7 @@ describe('wire format', () => {
       { id: 2, fnId: 1, base: 4, star: false, items: page.subarray(4, 10) },
       { id: 3, fnId: 1, base: 10, star: false, items: other },
     ];
-    const batch = encodeChunks(chunks, [], true);
+    const batch = encodeChunks(chunks, [], { share: true });
     assert.deepEqual([...batch.kinds], [ChunkKind.SHARED, ChunkKind.SHARED, ChunkKind.SHARED]);
     assert.deepEqual(batch.pages, [page.buffer, other.buffer]);
     assert.deepEqual(batch.items, [4, 6, 3]);
@@ -232,7 +232,7 @@ describe('wire format', () => {
     sharedResults(back[1]!.items as Float64Array).set([40, 50, 60, 70, 80, 90]);
     assert.deepEqual(Array.from(sharedResults(page.subarray(4, 10))), [40, 50, 60, 70, 80, 90]);
     // To a child process the same chunks are packed into one transferred buffer instead.
-    const packed = encodeChunks(chunks, [], false);
+    const packed = encodeChunks(chunks, [], { share: false });
     assert.deepEqual([...packed.kinds], [ChunkKind.PACKED, ChunkKind.PACKED, ChunkKind.PACKED]);
     assert.equal(packed.pages, null);
     assert.equal(packed.numbers?.length, 13);
@@ -278,7 +278,7 @@ describe('worker loop', () => {
       { id: 3, fnId: 3, base: 6, star: false, items: page.subarray(6, 8) },
     ];
     const moved: TransferListItem[] = [];
-    const batch = encodeChunks(chunks, moved, true);
+    const batch = encodeChunks(chunks, moved, { share: true });
     assert.equal(batch.numbers, null, 'shared views are not packed');
     h.send(
       {
@@ -336,7 +336,7 @@ describe('worker loop', () => {
     // The pool takes back chunk 2 before the worker reaches it.
     assert.equal(revoke(cells, 2), true);
     const chunks = [0, 1, 2, 3].map((id) => ({ id, fnId: 1, base: id, star: false, items: [id] }));
-    const batch = encodeChunks(chunks, [], true, true, cells);
+    const batch = encodeChunks(chunks, [], { share: true, hold: true, claims: cells });
     h.send({ type: 'run', fns: [[1, inline((x: number) => x * 10)]], batch });
     const outcomes = new Map<number, unknown>();
     while (outcomes.size < 3) {
@@ -369,7 +369,7 @@ describe('worker loop', () => {
     // The batch's three chunks have cells 3, 0 and 1; the pool takes back the second.
     assert.equal(revoke(own, 0), true);
     const chunks = [0, 1, 2].map((id) => ({ id, fnId: 1, base: id, star: false, items: [id] }));
-    const batch = encodeChunks(chunks, [], true, false, null, 3);
+    const batch = encodeChunks(chunks, [], { share: true, claimAt: 3 });
     assert.equal(batch.claims, null, 'the batch carries no cells of its own');
     h.send({ type: 'run', fns: [[1, inline((x: number) => x * 10)]], batch });
     const outcomes = new Map<number, unknown>();
@@ -444,7 +444,7 @@ describe('worker loop', () => {
         [1, 1, mark],
         [2, 2, look],
       ] as const) {
-        const batch = encodeChunks([{ id, fnId, base: 0, star: false, items: [null] }], [], true);
+        const batch = encodeChunks([{ id, fnId, base: 0, star: false, items: [null] }], [], { share: true });
         h.send({ type: 'run', fns: [[fnId, fn]], batch });
       }
       const seen = new Map<number, unknown>();
@@ -463,7 +463,7 @@ describe('worker loop', () => {
     const h = await readyHarness({ receive: true });
     const send = (ids: number[], ms: number[], hold: boolean) => {
       const chunks = ids.map((id, k) => ({ id, fnId: 1, base: id, star: false, items: [ms[k]!] }));
-      h.send({ type: 'run', fns: [[1, busy]], batch: encodeChunks(chunks, [], true, hold) });
+      h.send({ type: 'run', fns: [[1, busy]], batch: encodeChunks(chunks, [], { share: true, hold }) });
     };
     // A batch sent ahead (two chunks of 2 ms), then an ordinary one: two quick chunks and one of 60 ms.
     send([0, 1], [2, 2], true);
@@ -507,7 +507,7 @@ describe('worker loop', () => {
       star: false,
       items: [id],
     }));
-    h.send({ type: 'run', fns: [[1, watch]], batch: encodeChunks(chunks, [], true, true) });
+    h.send({ type: 'run', fns: [[1, watch]], batch: encodeChunks(chunks, [], { share: true, hold: true }) });
     const fired = new Map<number, unknown>();
     while (fired.size < 20) {
       const m = await h.next();
@@ -523,7 +523,7 @@ describe('worker loop', () => {
     const h = await readyHarness({ receive: true });
     const send = (ids: number[]) => {
       const chunks = ids.map((id) => ({ id, fnId: 1, base: id, star: false, items: [2] }));
-      h.send({ type: 'run', fns: [[1, busy]], batch: encodeChunks(chunks, [], true, true) });
+      h.send({ type: 'run', fns: [[1, busy]], batch: encodeChunks(chunks, [], { share: true, hold: true }) });
     };
     // 60 ms of chunks, then a second batch waiting in the port behind them.
     send(Array.from({ length: 30 }, (_, i) => i));
@@ -548,7 +548,7 @@ describe('worker loop', () => {
       initargs: [],
       claims: null,
     });
-    const batch = encodeChunks([{ id: 1, fnId: 1, base: 0, star: false, items: [1] }], [], true);
+    const batch = encodeChunks([{ id: 1, fnId: 1, base: 0, star: false, items: [1] }], [], { share: true });
     h.send({ type: 'run', fns: [[1, inline((x: number) => x + 1)]], batch });
     h.send({ type: 'stop' });
     await new Promise((r) => setTimeout(r, 20));

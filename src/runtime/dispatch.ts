@@ -210,10 +210,11 @@ export class Dispatcher {
     }
     const began = performance.now();
     try {
-      const batch =
-        given >= 0
-          ? encodeChunks(jobs, moved, true, deep, null, given % cells!.length)
-          : encodeChunks(jobs, moved, slot.handle.sharesMemory, deep, cells);
+      const batch = encodeChunks(jobs, moved, {
+        share: slot.handle.sharesMemory,
+        hold: deep,
+        ...(given >= 0 ? { claimAt: given % cells!.length } : { claims: cells }),
+      });
       slot.handle.send({ type: 'run', fns, batch }, transferList(batch.numbers, moved));
     } catch (err) {
       this.#sendApart(jobs, err);

@@ -32,6 +32,15 @@ function column(values: number[], Typed: { from(values: number[]): Exclude<Colum
   return values.length <= COLUMN_ARRAY_MAX ? values : Typed.from(values);
 }
 
+/** How a batch is sent: see encodeChunks, and ChunkBatch for `hold`, `claims` and `claimAt`. */
+export interface EncodeOptions {
+  /** The receiver is a thread of this process: numeric chunks that view shared memory travel as they are. */
+  share: boolean;
+  hold?: boolean;
+  claims?: Int32Array | null;
+  claimAt?: number;
+}
+
 /**
  * Puts chunks into columns; buffers marked with transfer() are collected into `moved`. With `share` (the
  * receiver is a thread of this process), numeric chunks that are views of shared memory travel as they are.
@@ -40,10 +49,7 @@ function column(values: number[], Typed: { from(values: number[]): Exclude<Colum
 export function encodeChunks(
   chunks: readonly ChunkIn[],
   moved: TransferListItem[],
-  share: boolean,
-  hold = false,
-  claims: Int32Array | null = null,
-  claimAt = -1,
+  { share, hold = false, claims = null, claimAt = -1 }: EncodeOptions,
 ): ChunkBatch {
   const n = chunks.length;
   const ids: number[] = [];
