@@ -131,6 +131,16 @@ async function idsByMessage(h: ReturnType<typeof harness>, count: number): Promi
   return messages;
 }
 
+/** Each chunk's first value, by id in the order they came, until `count` outcomes have come. */
+async function firstValues(h: ReturnType<typeof harness>, count: number): Promise<Array<[number, unknown]>> {
+  const outcomes = new Map<number, unknown>();
+  while (outcomes.size < count) {
+    const m = await h.next();
+    if (m.type === 'results') decodeOutcomes(m.batch, (id, _ok, v) => outcomes.set(id, (v as unknown[])[0]));
+  }
+  return [...outcomes];
+}
+
 /** Runs a batch through encodeChunks and collects every outcome the worker sends back. */
 async function run(h: ReturnType<typeof harness>, fns: Array<[number, FnRef]>, chunks: ChunkIn[]) {
   const moved: TransferListItem[] = [];
@@ -338,20 +348,11 @@ describe('worker loop', () => {
     const chunks = [0, 1, 2, 3].map((id) => ({ id, fnId: 1, base: id, star: false, items: [id] }));
     const batch = encodeChunks(chunks, [], { share: true, hold: true, claims: cells });
     h.send({ type: 'run', fns: [[1, inline((x: number) => x * 10)]], batch });
-    const outcomes = new Map<number, unknown>();
-    while (outcomes.size < 3) {
-      const m = await h.next();
-      if (m.type === 'results')
-        decodeOutcomes(m.batch, (id, _ok, v) => outcomes.set(id, (v as unknown[])[0]));
-    }
-    assert.deepEqual(
-      [...outcomes],
-      [
-        [0, 0],
-        [1, 10],
-        [3, 30],
-      ],
-    );
+    assert.deepEqual(await firstValues(h, 3), [
+      [0, 0],
+      [1, 10],
+      [3, 30],
+    ]);
     assert.deepEqual(Array.from(cells), [Claim.STARTED, Claim.STARTED, Claim.REVOKED, Claim.STARTED]);
     // Once started, a chunk cannot be taken back.
     assert.equal(revoke(cells, 1), false);
@@ -372,19 +373,10 @@ describe('worker loop', () => {
     const batch = encodeChunks(chunks, [], { share: true, claimAt: 3 });
     assert.equal(batch.claims, null, 'the batch carries no cells of its own');
     h.send({ type: 'run', fns: [[1, inline((x: number) => x * 10)]], batch });
-    const outcomes = new Map<number, unknown>();
-    while (outcomes.size < 2) {
-      const m = await h.next();
-      if (m.type === 'results')
-        decodeOutcomes(m.batch, (id, _ok, v) => outcomes.set(id, (v as unknown[])[0]));
-    }
-    assert.deepEqual(
-      [...outcomes],
-      [
-        [0, 0],
-        [2, 20],
-      ],
-    );
+    assert.deepEqual(await firstValues(h, 2), [
+      [0, 0],
+      [2, 20],
+    ]);
     assert.deepEqual(Array.from(own), [Claim.REVOKED, Claim.STARTED, Claim.QUEUED, Claim.STARTED]);
     h.port.close();
   });
