@@ -213,7 +213,7 @@ export class Dispatcher {
       const batch = encodeChunks(jobs, moved, {
         share: slot.handle.sharesMemory,
         hold: deep,
-        ...(given >= 0 ? { claimAt: given % cells!.length } : { claims: cells }),
+        ...(given >= 0 ? { claimAt: slot.ring!.at(given) } : { claims: cells }),
       });
       slot.handle.send({ type: 'run', fns, batch }, transferList(batch.numbers, moved));
     } catch (err) {

@@ -204,7 +204,7 @@ export class Slot {
     for (let i = 0; i < jobs.length; i++) {
       const record = jobs[i]!;
       const claimable = cells !== null && (!movable || movable(record));
-      const at = given < 0 ? i : (given + i) % cells!.length;
+      const at = given < 0 ? i : this.ring!.at(given + i);
       this.#held.set(record.id, {
         record,
         sent,

@@ -46,9 +46,14 @@ export class ClaimRing {
     const first = this.#given;
     // The worker has passed these cells, and the pool alone may take back what they stood for: nobody else
     // reads them until the batch that follows arrives.
-    for (let k = first; k < first + n; k++) Atomics.store(this.cells, k % RING_CELLS, Claim.QUEUED);
+    for (let k = first; k < first + n; k++) Atomics.store(this.cells, this.at(k), Claim.QUEUED);
     this.#given = first + n;
     return first;
+  }
+
+  /** Where the cell given out as `count` is in `cells`. */
+  at(count: number): number {
+    return count % RING_CELLS;
   }
 
   /** The chunk given cell `count` reported: the worker has passed it and every cell before it. */
