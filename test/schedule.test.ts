@@ -1,6 +1,7 @@
 // The scheduling policy on its own: batch sizes, deep prefetch for slow chunks, and when to prefetch.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mergedChunksize } from '../src/chunks.js';
 import type { ChunkJob } from '../src/executor.js';
 import { batchRoom, ChunkCosts, canPrefetch, holdsResults } from '../src/runtime/schedule.js';
 import { NEW_RECORD } from './helpers.js';
@@ -22,7 +23,7 @@ const job = (fnId: number, exclusive = false): ChunkJob => ({
 /** Costs after `reports` reports of chunks of one item that took `perChunk` ms as the pool saw them and `ran` in the worker. */
 function costs(perChunk: number, ran: number, reports = 4): ChunkCosts {
   const c = new ChunkCosts();
-  for (let i = 0; i < reports; i++) c.learn(1, perChunk, 1, ran, 1);
+  for (let i = 0; i < reports; i++) c.learn(1, perChunk, 1, ran, { items: 1, ms: ran });
   return c;
 }
 
@@ -86,5 +87,26 @@ describe('schedule', () => {
     // Unless what is queued behind it can be taken back: then lateness strands nothing.
     assert.equal(canPrefetch(c, slot, job(1), 2, 1004, true), true, 'late, but robbable');
     assert.equal(canPrefetch(c, { ...slot, timed: true }, job(1), 2, 1001, true), false, 'robbable, timed');
+  });
+
+  it('msPerItem: each report weighs what it ran, so one held-up chunk barely moves it', () => {
+    const c = new ChunkCosts();
+    assert.equal(c.msPerItem(1), undefined, 'nothing measured yet');
+    c.learn(1, 1, 1, 0, { items: 0, ms: 0 });
+    assert.equal(c.msPerItem(1), undefined, 'a report that tells no items');
+    // 100 reports of 40 chunks of 20 items of x * 2, 0.2 us each: 0.16 ms a report.
+    for (let i = 0; i < 100; i++) c.learn(1, 0.2, 40, 0.16, { items: 800, ms: 0.16 });
+    assert.ok(Math.abs(c.msPerItem(1)! - 0.0002) < 1e-9);
+    // One chunk alone, preempted for 6 ms: 15 times the work of all the others, yet a fraction of the window.
+    c.learn(1, 6, 1, 6, { items: 20, ms: 6 });
+    const after = c.msPerItem(1)!;
+    assert.ok(after < 0.0002 * 50, `${after} ms per item after a 6 ms hold-up`);
+    assert.ok(mergedChunksize(20, 200_000, 2, after) > 20, 'its chunks still merge');
+    // A function whose items grow dearer: what they ran outweighs the cheap items' count within a few
+    // half-lives of run time, and its chunks no longer merge.
+    for (let i = 0; i < 40; i++) c.learn(1, 10, 1, 10, { items: 20, ms: 10 });
+    const dearer = c.msPerItem(1)!;
+    assert.ok(dearer > 0.1, `${dearer} ms per item, after 400 ms of items of 0.5 ms`);
+    assert.equal(mergedChunksize(20, 200_000, 2, dearer), 20);
   });
 });

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { Claim } from '../src/protocol.js';
 import type { ChunkRecord } from '../src/runtime/ledger.js';
 import { Slot } from '../src/runtime/slot.js';
-import { ClaimRing, claim } from '../src/wire/claim.js';
+import { ClaimRing, claim, claimCells } from '../src/wire/claim.js';
 
 /** Just what Slot reads of a chunk's record. */
 const record = (id: number): ChunkRecord => ({ id, fnId: 1 }) as ChunkRecord;
@@ -122,5 +122,21 @@ describe('Slot', () => {
     assert.equal(slot.reported(1)?.id, 1);
     assert.equal(slot.ring.take(size - 1), size);
     assert.equal(slot.ring.take(1), -1);
+  });
+
+  it('knows which chunk a worker loaded each function for, also once that chunk was taken back', () => {
+    const slot = new Slot(1);
+    const cells = claimCells(3);
+    const of = (id: number, fnId: number) => ({ id, fnId }) as ChunkRecord;
+    slot.sent([of(1, 1), of(2, 2), of(3, 2)], cells, -1, 0);
+    slot.knownFns.set(1, 1);
+    slot.knownFns.set(2, 2);
+    // Chunk 2 brought function 2, but was taken back: chunk 3, the next of it to report, loaded it.
+    assert.equal(slot.revoke(2), true);
+    assert.equal(slot.loadedFor(1, 1), true);
+    assert.equal(slot.loadedFor(2, 3), true);
+    slot.sent([of(4, 1), of(5, 2)], claimCells(2), -1, 0);
+    assert.equal(slot.loadedFor(1, 4), false);
+    assert.equal(slot.loadedFor(2, 5), false);
   });
 });

@@ -13,7 +13,7 @@ import { hasTransfers } from '../wire/transfer.js';
 import { findUncloneable } from './clone.js';
 import type { ChunkRecord, Ledger } from './ledger.js';
 import { RunQueue } from './queue.js';
-import { batchRoom, ChunkCosts, canPrefetch, holdsResults, steady } from './schedule.js';
+import { batchRoom, ChunkCosts, canPrefetch, holdsResults, type ItemSample, steady } from './schedule.js';
 import type { Slot } from './slot.js';
 
 /** What the dispatcher needs of its executor. */
@@ -96,16 +96,15 @@ export class Dispatcher {
     }
   }
 
-  // Cost per chunk as the pool sees it (time since the worker last reported, copying included), and per item
-  // as the worker measured it (`workerMs`), credited to the function whose chunks reported (the latest batch
-  // sent may be of another). Cancelled chunks count as chunks but not as items: their items are no longer
-  // known here.
-  learn(slot: Slot, fnId: number | undefined, count: number, items: number, workerMs: number): void {
+  // Cost per chunk as the pool sees it (time since the worker last reported, copying included) and as the
+  // worker measured it (`workerMs`, for `count` chunks), and per item (`sample`, see settleBatch), credited to
+  // the function whose chunks reported (the latest batch sent may be of another).
+  learn(slot: Slot, fnId: number | undefined, count: number, workerMs: number, sample: ItemSample): void {
     const now = performance.now();
     const busyMs = now - slot.lastAt;
     slot.lastAt = now;
     if (fnId === undefined) return;
-    this.#costs.learn(fnId, busyMs / count, count, workerMs, items);
+    this.#costs.learn(fnId, busyMs / count, count, workerMs, sample);
   }
 
   /** Sends waiting chunks to the workers that should take them now. */
@@ -191,11 +190,16 @@ export class Dispatcher {
     }
     if (jobs.length === 0) return;
     const fns: Array<[number, FnRef]> = [];
+    /** For each of `fns`, the chunk that brings it. */
+    const bringers: number[] = [];
     let lastFn = -1;
     for (const job of jobs) {
       if (job.fnId === lastFn) continue;
       lastFn = job.fnId;
-      if (!slot.knownFns.has(job.fnId) && !fns.some(([id]) => id === job.fnId)) fns.push([job.fnId, job.fn]);
+      if (!slot.knownFns.has(job.fnId) && !fns.some(([id]) => id === job.fnId)) {
+        fns.push([job.fnId, job.fn]);
+        bringers.push(job.id);
+      }
     }
     const moved: TransferListItem[] = [];
     // A batch to a thread carries claim cells, so that the pool can take back what the worker has not started:
@@ -222,7 +226,7 @@ export class Dispatcher {
     }
     const now = performance.now();
     this.#host.ledger.sent(jobs, slot.id, now - began);
-    for (const [id] of fns) slot.knownFns.add(id);
+    for (let i = 0; i < fns.length; i++) slot.knownFns.set(fns[i]![0], bringers[i]!);
     // A chunk whose buffers moved with transfer() left them with this thread: it could not be sent again
     // whole, so it is never taken back, and its function is no longer scheduled as if it could be.
     let movable: ((record: ChunkRecord) => boolean) | undefined;

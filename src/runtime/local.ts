@@ -211,8 +211,8 @@ export class LocalExecutor implements Executor {
       case 'results': {
         const count = message.batch.ids.length;
         slot.account(count);
-        const { items, fnId } = settleBatch(slot, message.batch, this.#ledger);
-        if (count > 0) this.#dispatcher.learn(slot, fnId, count, items, message.batch.ms);
+        const { fnId, sample } = settleBatch(slot, message.batch, this.#ledger);
+        if (count > 0) this.#dispatcher.learn(slot, fnId, count, message.batch.ms, sample);
         this.#afterProgress();
         return;
       }

@@ -7,21 +7,27 @@ import { deserializeError, type WireError } from '../wire/errors.js';
 import { isSharedView, sharedResults } from '../wire/shared.js';
 import { hasTransfers } from '../wire/transfer.js';
 import type { ChunkRecord, Ledger } from './ledger.js';
+import type { ItemSample } from './schedule.js';
 import type { Slot } from './slot.js';
 
 const NO_VALUES: readonly unknown[] = [];
 
 /**
- * Settles every outcome of a batch. Returns how many items the chunks it settled held, and their function:
- * when they were of several, the one with the most chunks (undefined when none was still known).
+ * Settles every outcome of a batch. Returns the chunks' function: when they were of several, the one with the
+ * most chunks (undefined when none was still known); and what they say of its cost per item. That leaves out
+ * a chunk the function was loaded and compiled for (Slot.loadedFor), and chunks cancelled meanwhile, whose
+ * items are no longer known here. Of a report of several functions, only the first function's chunks tell it.
  */
 export function settleBatch(
   slot: Slot,
   batch: OutcomeBatch,
   ledger: Ledger,
-): { items: number; fnId: number | undefined } {
+): { fnId: number | undefined; sample: ItemSample } {
   let items = 0;
   let fnId: number | undefined;
+  /** The first function's chunks, but for the one that loaded it. */
+  let warmItems = 0;
+  let warmUs = 0;
   let chunks = 0;
   let failed = 0;
   let busyUs = 0;
@@ -42,6 +48,10 @@ export function settleBatch(
       if (!ok) failed++;
       const runUs = batch.runsUs[index]!;
       busyUs += runUs;
+      if (!slot.loadedFor(job.fnId, id) && job.fnId === fnId) {
+        warmItems += job.items.length;
+        warmUs += runUs;
+      }
       ledger.reported(
         record,
         ok
@@ -60,8 +70,10 @@ export function settleBatch(
   );
   const busyMs = busyUs / 1000;
   ledger.workerDid(slot.id, { chunks, items, failed, busyMs, copyMs: batch.copyMs, heap: batch.heap });
+  const first = fnId;
   if (mixed) for (const [id, count] of mixed) if (count > mixed.get(fnId!)!) fnId = id;
-  return { items, fnId };
+  const sample = fnId === first ? { items: warmItems, ms: warmUs / 1000 } : { items: 0, ms: 0 };
+  return { fnId, sample };
 }
 
 /**

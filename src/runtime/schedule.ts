@@ -5,11 +5,18 @@ import {
   BATCH_MAX,
   BATCH_TARGET_MS,
   COPY_BOUND,
+  ITEM_COST_HALF_LIFE_MS,
   PREFETCH_BELOW_MS,
   PREFETCH_SLOW_MS,
   ROBBABLE_SLOW_MS,
   SLOW_CHUNK_MS,
 } from '../pace.js';
+
+/** What a report says of its function's cost per item: so many items ran in `ms` (see settleBatch). */
+export interface ItemSample {
+  items: number;
+  ms: number;
+}
 
 /**
  * What each function costs: per chunk as the pool sees it (time between a worker's reports, copying
@@ -17,7 +24,8 @@ import {
  */
 export class ChunkCosts {
   readonly #ms = new Map<number, number>();
-  readonly #itemMs = new Map<number, number>();
+  /** Per function: its items' run time and count, the older ones fading (see ITEM_COST_HALF_LIFE_MS). */
+  readonly #items = new Map<number, ItemSample>();
   readonly #runMs = new Map<number, number>();
   readonly #reports = new Map<number, number>();
 
@@ -30,9 +38,10 @@ export class ChunkCosts {
     return this.#reports.get(fnId) ?? 0;
   }
 
-  /** Milliseconds per item of `fnId`, or undefined before its first report. */
+  /** Milliseconds per item of `fnId`, or undefined before a report of it tells one (see ItemSample). */
   msPerItem(fnId: number): number | undefined {
-    return this.#itemMs.get(fnId);
+    const seen = this.#items.get(fnId);
+    return seen && seen.items > 0 ? seen.ms / seen.items : undefined;
   }
 
   /** Milliseconds a chunk of `fnId` runs in its worker, without any copying or waiting. */
@@ -40,13 +49,23 @@ export class ChunkCosts {
     return this.#runMs.get(fnId);
   }
 
-  /** `perChunk` as the pool sees it; `ranMs` and `items`: what the worker measured, for that many items. */
-  learn(fnId: number, perChunk: number, count: number, ranMs: number, items: number): void {
+  /** `perChunk` as the pool sees it; `ranMs`: what the worker measured for `count` chunks; `sample`: per item. */
+  learn(fnId: number, perChunk: number, count: number, ranMs: number, sample: ItemSample): void {
     smooth(this.#ms, fnId, perChunk, 0.3);
     // A worker's own times are steadier, except for a GC pause or preemption inside a chunk: those move
-    // these estimates only a little.
+    // this estimate only a little.
     smooth(this.#runMs, fnId, ranMs / count, 0.1);
-    if (items > 0) smooth(this.#itemMs, fnId, ranMs / items, 0.1);
+    // Per item, each report weighs what it ran: a chunk of x * 2 that a preemption held up for 6 ms, reported
+    // alone, once moved the estimate as much as a report of 700 chunks did, and kept tiny chunks from merging.
+    if (sample.items > 0) {
+      const seen = this.#items.get(fnId);
+      if (seen === undefined) this.#items.set(fnId, { ...sample });
+      else {
+        const keep = 0.5 ** (sample.ms / ITEM_COST_HALF_LIFE_MS);
+        seen.ms = seen.ms * keep + sample.ms;
+        seen.items = seen.items * keep + sample.items;
+      }
+    }
     this.#reports.set(fnId, this.reports(fnId) + 1);
   }
 }

@@ -60,6 +60,9 @@ type Stopping = Extract<SlotPhase, { name: 'stopping' }>;
 const STARTING: SlotPhase = { name: 'starting' };
 const READY: SlotPhase = { name: 'ready' };
 
+/** In Slot.knownFns: the chunk that brought a function was taken back; the next one reported loaded it. */
+const LOADS_NEXT = -1;
+
 export class Slot {
   readonly id: number;
   handle!: WorkerHandle;
@@ -75,7 +78,11 @@ export class Slot {
   /** The function of the latest batch sent: whose cost the next report teaches. */
   lastFn: number | undefined;
   tasksDone = 0;
-  readonly knownFns = new Set<number>();
+  /**
+   * The functions sent to this worker, each with the chunk it loads and compiles them for (see loadedFor):
+   * the one that brought it, or LOADS_NEXT once that one was taken back.
+   */
+  readonly knownFns = new Map<number, number>();
   timer: Timer | undefined;
   /** A thread's own claim cells, reused batch after batch (see ClaimRing); null for a process. */
   ring: ClaimRing | null = null;
@@ -278,8 +285,21 @@ export class Slot {
     this.#held.delete(id);
     const { sent } = held;
     if (--sent.owed === 0) this.batches.splice(this.batches.indexOf(sent), 1);
+    const { fnId } = held.record;
+    if (this.knownFns.get(fnId) === id) this.knownFns.set(fnId, LOADS_NEXT);
     this.#idleIfPaid();
     return true;
+  }
+
+  /**
+   * Whether the worker loaded and compiled `fnId` for chunk `id`, which it reported: that chunk's run time
+   * says nothing of the next ones. Chunks run in the order sent, so once the chunk that brought the
+   * function was taken back, the next one reported loaded it.
+   */
+  loadedFor(fnId: number, id: number): boolean {
+    const loader = this.knownFns.get(fnId);
+    if (loader === LOADS_NEXT) this.knownFns.set(fnId, id);
+    return loader === id || loader === LOADS_NEXT;
   }
 
   /** The ids of chunks the worker has not started and that can be taken back, in the order sent. */
