@@ -139,4 +139,20 @@ describe('Slot', () => {
     assert.equal(slot.loadedFor(1, 4), false);
     assert.equal(slot.loadedFor(2, 5), false);
   });
+
+  it('frees ring cells when a batch sent with its own cells, after them, reports', () => {
+    const slot = new Slot(1);
+    slot.ring = new ClaimRing();
+    const size = slot.ring.cells.length;
+    const all = Array.from({ length: size }, (_, i) => record(i + 1));
+    slot.sent(all, slot.ring.cells, slot.ring.take(size), 0);
+    assert.equal(slot.ring.take(1), -1, 'every cell is out');
+    // The next batch brings its own cells; the worker reaches it after every chunk of the ring's.
+    const own = claimCells(1);
+    slot.sent([record(size + 1)], own, -1, 0);
+    for (let k = 0; k < size; k++) assert.equal(claim(slot.ring.cells, k), true);
+    assert.equal(claim(own, 0), true);
+    assert.equal(slot.reported(size + 1)?.id, size + 1);
+    assert.equal(slot.ring.take(size), size, 'the whole ring is free again');
+  });
 });

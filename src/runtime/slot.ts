@@ -18,8 +18,12 @@ interface Held {
   readonly sent: Sent;
   readonly cells: Int32Array | null;
   readonly index: number;
-  /** Which of the worker's own claim cells it was given, counted from the first (see ClaimRing); -1: none. */
-  readonly given: number;
+  /**
+   * The last of the worker's own claim cells, counted from the first (see ClaimRing), that the worker has
+   * passed once this chunk reports: its own cell, or for a chunk sent without one, the last given out before
+   * it (chunks are reached in the order sent); -1: none.
+   */
+  readonly passes: number;
 }
 
 /** Why the executor itself stopped a worker: which its other chunks are told. */
@@ -208,6 +212,7 @@ export class Slot {
     if (this.batches.length === 0) this.lastAt = now;
     const sent: Sent = { owed: jobs.length };
     this.batches.push(sent);
+    const before = this.ring?.last ?? -1;
     for (let i = 0; i < jobs.length; i++) {
       const record = jobs[i]!;
       const claimable = cells !== null && (!movable || movable(record));
@@ -217,7 +222,7 @@ export class Slot {
         sent,
         cells: claimable ? cells : null,
         index: claimable ? at : -1,
-        given: given < 0 ? -1 : given + i,
+        passes: given < 0 ? before : given + i,
       });
     }
   }
@@ -244,7 +249,7 @@ export class Slot {
     const held = this.#held.get(id);
     if (held === undefined) return undefined;
     this.#held.delete(id);
-    if (held.given >= 0) this.ring!.passed(held.given);
+    if (held.passes >= 0) this.ring!.passed(held.passes);
     return held.record;
   }
 

@@ -31,7 +31,8 @@ const RING_CELLS = 1024;
  * A cell is given out again only once the worker has passed the chunk it held: the worker reaches chunks in the
  * order they were sent, claiming each or skipping it (taken back), so an outcome for one chunk means it has
  * passed every cell given out before that chunk's. A chunk taken back at the end of a batch is passed when
- * something sent after it reports. When too few cells are free, take() says so, and the batch brings its own.
+ * something sent after it reports. When too few cells are free, take() says so, and the batch brings its own;
+ * a report from such a batch, too, says the worker passed every cell given out before it was sent.
  */
 export class ClaimRing {
   readonly cells = claimCells(RING_CELLS);
@@ -49,6 +50,11 @@ export class ClaimRing {
     for (let k = first; k < first + n; k++) Atomics.store(this.cells, this.at(k), Claim.QUEUED);
     this.#given = first + n;
     return first;
+  }
+
+  /** The count of the last cell given out, or -1 before the first. */
+  get last(): number {
+    return this.#given - 1;
   }
 
   /** Where the cell given out as `count` is in `cells`. */
