@@ -22,9 +22,10 @@ export const SLOW_CHUNK_MS = 1;
 // arguments and results: large objects) never go deep: one message of many of them cannot be read by the
 // worker until all of it has been written, and what another worker takes back must be written again.
 export const COPY_BOUND = 2;
-// A function's cost per item is its items' run time over their count, each report weighed by what it ran;
-// what ran this many milliseconds of run time ago counts half (the estimate follows a function whose items
-// grow dearer, yet one chunk held up by a preemption or GC pause barely moves it).
+// A report that a function's items got dearer moves its estimate by the share of items it holds, against
+// the items before it; those count half once this many milliseconds of its run time have passed since (the
+// estimate follows a function whose items grow dearer, yet one chunk held up by a preemption or GC pause
+// barely moves it).
 export const ITEM_COST_HALF_LIFE_MS = 50;
 
 // ---- The worker's side ----------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ export interface ItemSample {
  */
 export class ChunkCosts {
   readonly #ms = new Map<number, number>();
-  /** Per function: its items' run time and count, the older ones fading (see ITEM_COST_HALF_LIFE_MS). */
-  readonly #items = new Map<number, ItemSample>();
+  /** Per function: milliseconds per item, and how many items that rests on, the older fading (see learn). */
+  readonly #items = new Map<number, { perItem: number; weight: number }>();
   readonly #runMs = new Map<number, number>();
   readonly #reports = new Map<number, number>();
 
@@ -40,8 +40,7 @@ export class ChunkCosts {
 
   /** Milliseconds per item of `fnId`, or undefined before a report of it tells one (see ItemSample). */
   msPerItem(fnId: number): number | undefined {
-    const seen = this.#items.get(fnId);
-    return seen && seen.items > 0 ? seen.ms / seen.items : undefined;
+    return this.#items.get(fnId)?.perItem;
   }
 
   /** Milliseconds a chunk of `fnId` runs in its worker, without any copying or waiting. */
@@ -55,15 +54,20 @@ export class ChunkCosts {
     // A worker's own times are steadier, except for a GC pause or preemption inside a chunk: those move
     // this estimate only a little.
     smooth(this.#runMs, fnId, ranMs / count, 0.1);
-    // Per item, each report weighs what it ran: a chunk of x * 2 that a preemption held up for 6 ms, reported
-    // alone, once moved the estimate as much as a report of 700 chunks did, and kept tiny chunks from merging.
+    // Per item: good news at once (a function runs faster once V8 has optimized it), bad news by the items it
+    // rests on. A chunk of x * 2 that a preemption held up for 6 ms, reported alone, once moved the estimate as
+    // much as a report of 700 chunks did, and kept tiny chunks from merging; now it weighs its 20 items against
+    // the many thousands before it. Those fade by half every ITEM_COST_HALF_LIFE_MS of run time, so that a
+    // function whose items grow dearer is followed.
     if (sample.items > 0) {
+      const perItem = sample.ms / sample.items;
       const seen = this.#items.get(fnId);
-      if (seen === undefined) this.#items.set(fnId, { ...sample });
+      if (seen === undefined) this.#items.set(fnId, { perItem, weight: sample.items });
       else {
-        const keep = 0.5 ** (sample.ms / ITEM_COST_HALF_LIFE_MS);
-        seen.ms = seen.ms * keep + sample.ms;
-        seen.items = seen.items * keep + sample.items;
+        const weight = seen.weight * 0.5 ** (sample.ms / ITEM_COST_HALF_LIFE_MS);
+        if (perItem < seen.perItem) seen.perItem = perItem;
+        else seen.perItem = (seen.perItem * weight + sample.ms) / (weight + sample.items);
+        seen.weight = weight + sample.items;
       }
     }
     this.#reports.set(fnId, this.reports(fnId) + 1);
