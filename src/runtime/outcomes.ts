@@ -16,7 +16,8 @@ const NO_VALUES: readonly unknown[] = [];
  * Settles every outcome of a batch. Returns the chunks' function: when they were of several, the one with the
  * most chunks (undefined when none was still known); and what they say of its cost per item. That leaves out
  * a chunk the function was loaded and compiled for (Slot.loadedFor), and chunks cancelled meanwhile, whose
- * items are no longer known here. Of a report of several functions, only the first function's chunks tell it.
+ * items are no longer known here. A report of several functions tells the cost of the first one's chunks, and
+ * only when that is also the one returned.
  */
 export function settleBatch(
   slot: Slot,
