@@ -15,9 +15,9 @@ const NO_VALUES: readonly unknown[] = [];
 /**
  * Settles every outcome of a batch. Returns the chunks' function: when they were of several, the one with the
  * most chunks (undefined when none was still known); and what they say of its cost per item. That leaves out
- * a chunk the function was loaded and compiled for (Slot.loadedFor), and chunks cancelled meanwhile, whose
- * items are no longer known here. A report of several functions tells the cost of the first one's chunks, and
- * only when that is also the one returned.
+ * a chunk the function was loaded and compiled for (Slot.loadedFor), a chunk that failed (it may have stopped
+ * at its first item), and chunks cancelled meanwhile, whose items are no longer known here. A report of
+ * several functions tells the cost of the first one's chunks, and only when that is also the one returned.
  */
 export function settleBatch(
   slot: Slot,
@@ -49,7 +49,7 @@ export function settleBatch(
       if (!ok) failed++;
       const runUs = batch.runsUs[index]!;
       busyUs += runUs;
-      if (!slot.loadedFor(job.fnId, id) && job.fnId === fnId) {
+      if (!slot.loadedFor(job.fnId, id) && job.fnId === fnId && ok) {
         warmItems += job.items.length;
         warmUs += runUs;
       }

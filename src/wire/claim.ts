@@ -62,7 +62,7 @@ export class ClaimRing {
     return count % RING_CELLS;
   }
 
-  /** The chunk given cell `count` reported: the worker has passed it and every cell before it. */
+  /** A chunk given cell `count`, or sent after it, reported: the worker has passed it and every cell before it. */
   passed(count: number): void {
     if (count >= this.#passed) this.#passed = count + 1;
   }
