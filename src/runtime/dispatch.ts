@@ -190,16 +190,11 @@ export class Dispatcher {
     }
     if (jobs.length === 0) return;
     const fns: Array<[number, FnRef]> = [];
-    /** For each of `fns`, the chunk that brings it. */
-    const bringers: number[] = [];
     let lastFn = -1;
     for (const job of jobs) {
       if (job.fnId === lastFn) continue;
       lastFn = job.fnId;
-      if (!slot.knownFns.has(job.fnId) && !fns.some(([id]) => id === job.fnId)) {
-        fns.push([job.fnId, job.fn]);
-        bringers.push(job.id);
-      }
+      if (!slot.knownFns.has(job.fnId) && !fns.some(([id]) => id === job.fnId)) fns.push([job.fnId, job.fn]);
     }
     const moved: TransferListItem[] = [];
     // A batch to a thread carries claim cells, so that the pool can take back what the worker has not started:
@@ -226,7 +221,8 @@ export class Dispatcher {
     }
     const now = performance.now();
     this.#host.ledger.sent(jobs, slot.id, now - began);
-    for (let i = 0; i < fns.length; i++) slot.knownFns.set(fns[i]![0], bringers[i]!);
+    // The worker loads each new function for its first chunk of it (see Slot.loadedFor).
+    for (const [fnId] of fns) slot.knownFns.set(fnId, jobs.find((job) => job.fnId === fnId)!.id);
     // A chunk whose buffers moved with transfer() left them with this thread: it could not be sent again
     // whole, so it is never taken back, and its function is no longer scheduled as if it could be.
     let movable: ((record: ChunkRecord) => boolean) | undefined;
