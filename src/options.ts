@@ -229,9 +229,13 @@ function resolveRedis(options: PoolOptions): ResolvedRedisOptions | null {
   };
 }
 
-export function resolveOptions(options: PoolOptions = {}): ResolvedPoolOptions {
+export function resolveOptions(options: PoolOptions | number = {}): ResolvedPoolOptions {
+  // Python's Pool(4): the number of workers alone.
+  if (typeof options === 'number') return resolveOptions({ processes: options });
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(`Expected pool options to be an object, got ${received(options)}`);
+    throw new TypeError(
+      `Expected pool options to be an object or a number of processes, got ${received(options)}`,
+    );
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) {

@@ -50,7 +50,11 @@ export class Pool implements AsyncDisposable {
   #joining: Promise<void> | null = null;
   #fatal: Error | null = null;
 
-  constructor(options: PoolOptions = {}) {
+  /**
+   * `options`, or only the number of workers, as Python's `Pool(4)`: `new Pool(4)` is
+   * `new Pool({ processes: 4 })`.
+   */
+  constructor(options: PoolOptions | number = {}) {
     this.#options = resolveOptions(options);
     this.id = newPoolId();
     const resolved = this.#options;

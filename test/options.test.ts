@@ -35,6 +35,21 @@ describe('resolveOptions', () => {
     }
   });
 
+  it("takes the number of workers alone, as Python's Pool(4)", () => {
+    assert.equal(resolveOptions(3).executor.size, 3);
+    assert.equal(resolveOptions(3).context, 'thread');
+    const cases: Array<[unknown, RegExp]> = [
+      [0, /^Expected `processes` to be an integer >= 1, got `0` \(number\)$/],
+      [Number.NaN, /^Expected `processes` to be an integer >= 1, got `NaN` \(number\)$/],
+      [1e6, /^Expected `processes` to be an integer from 1 to \d+ /],
+      ['2', /^Expected pool options to be an object or a number of processes, got `"2"` \(string\)$/],
+      [null, /^Expected pool options to be an object or a number of processes, got `null` \(null\)$/],
+    ];
+    for (const [options, message] of cases) {
+      assert.throws(() => new Pool(options as never), { message }, String(options));
+    }
+  });
+
   it('refuses initargs too deep for a worker to receive, before any worker starts', () => {
     let deep: object = {};
     for (let i = 0; i < 2500; i++) deep = { next: deep };

@@ -4,8 +4,8 @@ import { exercise } from './exercise.mjs';
 import { scaled } from './needs-tsx.js';
 import * as tasks from './tasks.js';
 
-// Typed at the call site: number[] in, number[] out.
-const pool = new Pool({ processes: 1 });
+// Typed at the call site: number[] in, number[] out. The number of workers alone, as Python's Pool(1).
+const pool = new Pool(1);
 const doubled: number[] = await pool.map((x: number) => x * 2, [1, 2]);
 const sums: number[] = await pool.starmap(tasks.add, [[1, 2]]);
 pool.close();
