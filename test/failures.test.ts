@@ -1,11 +1,9 @@
 // Issue 3: never hang, never lose a result. Worker death, timeouts, cancellation, bad input, orphans, soak.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import {
   AbortError,
   Pool,
@@ -15,7 +13,7 @@ import {
   WorkerLostError,
 } from '../src/index.js';
 import { behave, flaky, record, slowInit, slowSqr, sqr, stubborn, workerPid } from './fixtures/tasks.js';
-import { assertFullSize, CONTEXTS, processGone, sleep, withPool } from './helpers.js';
+import { assertFullSize, CONTEXTS, processGone, sleep, spawnParent, withPool } from './helpers.js';
 
 const lost =
   (check: (e: WorkerLostError) => boolean = () => true) =>
@@ -321,19 +319,7 @@ describe('no orphans (process)', () => {
   });
 
   it('child workers exit when their parent is SIGKILLed', async () => {
-    const script = fileURLToPath(new URL('./fixtures/orphan-parent.ts', import.meta.url));
-    const parent = spawn(process.execPath, ['--import', 'tsx', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      parent.stdout.on('data', (d: Buffer) => {
-        out += d;
-        if (out.includes('\n')) resolve(out.split('\n')[0]!);
-      });
-      parent.on('exit', () => reject(new Error(`parent exited early: ${out}`)));
-    });
-    const pids = JSON.parse(line) as number[];
+    const { parent, pids } = await spawnParent('orphan-parent.ts');
     assert.equal(pids.length, 2);
     const exited = new Promise((resolve) => parent.on('exit', resolve));
     parent.kill('SIGKILL');

@@ -1,15 +1,13 @@
 // Issue 13: nothing a task does wedges, crashes or orphans. Timeouts of any length, values that cannot
 // travel, errors that cannot be read.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { SerializationError, WorkerLostError } from '../src/index.js';
 import { behave, nested, slowSqr, workerIdentity } from './fixtures/tasks.js';
-import { CONTEXTS, processGone, sleep, withPool } from './helpers.js';
+import { CONTEXTS, processGone, sleep, spawnParent, withPool } from './helpers.js';
 
 /** Runs `body` with a fresh temporary directory, removed afterwards. */
 async function withDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
@@ -94,19 +92,7 @@ for (const context of CONTEXTS) {
 describe('no orphans, even from workers busy in synchronous code (process)', () => {
   for (const signal of ['SIGKILL', 'SIGTERM', 'SIGINT'] as const) {
     it(`spinning child workers exit within a second of a ${signal} to their parent`, async () => {
-      const script = fileURLToPath(new URL('./fixtures/spinning-parent.ts', import.meta.url));
-      const parent = spawn(process.execPath, ['--import', 'tsx', script], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        parent.stdout.on('data', (d: Buffer) => {
-          out += d;
-          if (out.includes('\n')) resolve(out.split('\n')[0]!);
-        });
-        parent.on('exit', () => reject(new Error(`parent exited early: ${out}`)));
-      });
-      const pids = JSON.parse(line) as number[];
+      const { parent, pids } = await spawnParent('spinning-parent.ts');
       assert.equal(pids.length, 2);
       const exited = new Promise((resolve) => parent.on('exit', (_code, sig) => resolve(sig)));
       parent.kill(signal);

@@ -1,8 +1,11 @@
 // Shared test helpers: run one suite against every local runtime, and close pools whatever happens.
 import assert from 'node:assert/strict';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { ChunkJob } from '../src/executor.js';
 import { Pool, type PoolOptions } from '../src/index.js';
 import { barrier } from './fixtures/tasks.js';
@@ -51,6 +54,28 @@ export async function workersUp(
 }
 
 /** Whether a PID is gone (zombies count as gone: PID 1 here does not reap). */
+/**
+ * Starts a test fixture (under tsx) as a parent process of a pool, and reads the pids of its workers from
+ * the first line it prints (a JSON array).
+ */
+export async function spawnParent(
+  fixture: string,
+): Promise<{ parent: ChildProcessByStdio<null, Readable, null>; pids: number[] }> {
+  const script = fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url));
+  const parent = spawn(process.execPath, ['--import', 'tsx', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    parent.stdout.on('data', (d: Buffer) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+    parent.on('exit', () => reject(new Error(`parent exited early: ${out}`)));
+  });
+  return { parent, pids: JSON.parse(line) as number[] };
+}
+
 export async function processGone(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
