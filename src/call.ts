@@ -76,6 +76,9 @@ export interface CallPlan {
   onProgress: ((done: number, total: number | undefined, failed: number) => void) | undefined;
 }
 
+// Chunks per worker that a map reads ahead while its function's cost is unknown (see #room).
+const LEARNING_AHEAD = 4;
+
 interface InFlight {
   seq: number;
   base: number;
@@ -91,6 +94,13 @@ export class Call implements ChunkOwner {
   readonly #consumer: CallConsumer;
   readonly #reader: ChunkReader<unknown>;
   readonly #adaptive: AdaptiveChunksize | null;
+  /** The size of the chunks read next, when not adaptive (see #size). */
+  #chunksize: number;
+  /**
+   * A map of numbers that started before its function's cost was known: from the first estimate on, each
+   * chunk still to read is sized by the estimate at hand (see #size). The caller's chunksize, or 0.
+   */
+  readonly #mergeFrom: number;
   readonly #inflight = new Map<number, InFlight>();
   #held = 0;
   #seq = 0;
@@ -120,16 +130,21 @@ export class Call implements ChunkOwner {
     this.#consumer = consumer;
     this.#reader = new ChunkReader(plan.source, plan.pages);
     this.#adaptive = plan.chunksize === 'adaptive' ? new AdaptiveChunksize() : null;
+    this.#plan = plan;
     const length = this.#reader.length;
+    this.#chunksize = typeof plan.chunksize === 'number' ? plan.chunksize : 0;
+    this.#mergeFrom = 0;
     // Only numbers: they cost next to nothing to copy, so a tiny chunk of them is mostly the pool's own
     // overhead. A chunk of objects costs its copying, which merging would only make coarser.
-    this.#plan =
-      plan.merge && this.#reader.numeric && typeof plan.chunksize === 'number' && length !== undefined
-        ? {
-            ...plan,
-            chunksize: mergedChunksize(plan.chunksize, length, host.workers(), host.msPerItem(plan.fnId)),
-          }
-        : plan;
+    if (plan.merge && this.#reader.numeric && typeof plan.chunksize === 'number' && length !== undefined) {
+      const msPerItem = host.msPerItem(plan.fnId);
+      if (msPerItem !== undefined) {
+        this.#chunksize = mergedChunksize(plan.chunksize, length, host.workers(), msPerItem);
+      } else if (mergedChunksize(plan.chunksize, length, host.workers(), 0) > plan.chunksize) {
+        // Long enough that its chunks could merge were they free (see #size).
+        this.#mergeFrom = plan.chunksize;
+      }
+    }
   }
 
   /** Input length when known up front. */
@@ -239,6 +254,14 @@ export class Call implements ChunkOwner {
     }
     // A numeric map reads at most a few pages ahead of the results it has copied out (see PAGES_AHEAD).
     if (this.#reader.pagesAhead >= Math.max(PAGES_AHEAD, 2 * this.#host.workers())) return false;
+    // A map still to learn its function's cost (see #size) reads only as far ahead as the workers can take
+    // before their first reports (a batch goes one chunk at a time until then): the rest goes merged.
+    if (
+      this.#mergeFrom > 0 &&
+      this.#inflight.size >= LEARNING_AHEAD * this.#host.workers() &&
+      this.#host.msPerItem(this.#plan.fnId) === undefined
+    )
+      return false;
     const hasRoom = this.#host.hasRoom;
     if (hasRoom === null || hasRoom()) return true;
     // The pool is full (maxQueue): read no more input until it has room.
@@ -252,7 +275,18 @@ export class Call implements ChunkOwner {
   }
 
   #size(): number {
-    return this.#adaptive ? this.#adaptive.next() : (this.#plan.chunksize as number);
+    if (this.#adaptive) return this.#adaptive.next();
+    // A process's first map of a cheap function learns its cost from its own first chunks: the rest of the
+    // input is read merged, each chunk sized for the items left by the latest estimate, which improves as
+    // the workers' code warms up. (A map that starts with the cost known keeps one size, set above.)
+    if (this.#mergeFrom > 0) {
+      const msPerItem = this.#host.msPerItem(this.#plan.fnId);
+      if (msPerItem !== undefined) {
+        const left = this.#reader.length! - this.#count;
+        this.#chunksize = mergedChunksize(this.#mergeFrom, left, this.#host.workers(), msPerItem);
+      }
+    }
+    return this.#chunksize;
   }
 
   #feed(): void {

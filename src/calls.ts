@@ -58,7 +58,6 @@ export class Calls {
     fatal: (error: Error) => void,
   ) {
     this.#maxQueue = limits.maxQueue;
-    this.#mergeable = limits.mergeable;
     const bounded = this.#maxQueue !== Number.POSITIVE_INFINITY;
     this.#executor = executor({
       pool,
@@ -66,6 +65,8 @@ export class Calls {
       fatal,
       ...(bounded ? { dequeued: () => this.#roomMaybe() } : {}),
     });
+    // Merging tiny chunks rests on what their workers measure: an executor that measures none never merges.
+    this.#mergeable = limits.mergeable && this.#executor.msPerItem !== undefined;
     this.#host = {
       pool,
       reserve: () => this.#nextChunk++,

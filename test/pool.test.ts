@@ -454,9 +454,20 @@ describe('progress', () => {
     const chunks = xs.length / 20;
     for (const maxtasksperchild of [null, 1_000_000]) {
       await withPool({ processes: 2, maxtasksperchild }, async (pool) => {
-        let first = 0;
-        assert.deepEqual(await pool.map(double, xs, { chunksize: 20, onProgress: () => first++ }), expected);
-        assert.equal(first, chunks, 'the first call knows no cost yet: every chunk on its own');
+        // The first call knows no cost yet: its first chunks go as asked, and the rest of it merged once
+        // those have reported.
+        const steps: number[] = [];
+        let done = 0;
+        const onProgress = (progress: Progress) => {
+          steps.push(progress.done - done);
+          done = progress.done;
+        };
+        assert.deepEqual(await pool.map(double, xs, { chunksize: 20, onProgress }), expected);
+        assert.equal(steps[0], 20, 'the first chunk reported goes as asked');
+        if (maxtasksperchild === null) {
+          assert.ok(steps.length < chunks, `${steps.length} progress steps in the first call`);
+          assert.ok(Math.max(...steps) > 20, 'no merged chunk in the first call');
+        } else assert.equal(steps.length, chunks, 'maxtasksperchild counts the chunks asked for');
         let second = 0;
         assert.deepEqual(await pool.map(double, xs, { chunksize: 20, onProgress: () => second++ }), expected);
         if (maxtasksperchild === null) assert.ok(second < chunks && second >= 16, `${second} progress steps`);
