@@ -98,9 +98,9 @@ export class Call implements ChunkOwner {
   #chunksize: number;
   /**
    * A map of numbers that started before its function's cost was known: from the first estimate on, each
-   * chunk still to read is sized by the estimate at hand (see #size). The caller's chunksize, or 0.
+   * chunk still to read is sized by the estimate at hand (see #size).
    */
-  readonly #mergeFrom: number;
+  readonly #mergeLater: boolean;
   readonly #inflight = new Map<number, InFlight>();
   #held = 0;
   #seq = 0;
@@ -133,7 +133,7 @@ export class Call implements ChunkOwner {
     this.#plan = plan;
     const length = this.#reader.length;
     this.#chunksize = typeof plan.chunksize === 'number' ? plan.chunksize : 0;
-    this.#mergeFrom = 0;
+    this.#mergeLater = false;
     // Only numbers: they cost next to nothing to copy, so a tiny chunk of them is mostly the pool's own
     // overhead. A chunk of objects costs its copying, which merging would only make coarser.
     if (plan.merge && this.#reader.numeric && typeof plan.chunksize === 'number' && length !== undefined) {
@@ -142,7 +142,7 @@ export class Call implements ChunkOwner {
         this.#chunksize = mergedChunksize(plan.chunksize, length, host.workers(), msPerItem);
       } else if (mergedChunksize(plan.chunksize, length, host.workers(), 0) > plan.chunksize) {
         // Long enough that its chunks could merge were they free (see #size).
-        this.#mergeFrom = plan.chunksize;
+        this.#mergeLater = true;
       }
     }
   }
@@ -257,7 +257,7 @@ export class Call implements ChunkOwner {
     // A map still to learn its function's cost (see #size) reads only as far ahead as the workers can take
     // before their first reports (a batch goes one chunk at a time until then): the rest goes merged.
     if (
-      this.#mergeFrom > 0 &&
+      this.#mergeLater &&
       this.#inflight.size >= LEARNING_AHEAD * this.#host.workers() &&
       this.#host.msPerItem(this.#plan.fnId) === undefined
     )
@@ -279,11 +279,12 @@ export class Call implements ChunkOwner {
     // A process's first map of a cheap function learns its cost from its own first chunks: the rest of the
     // input is read merged, each chunk sized for the items left by the latest estimate, which improves as
     // the workers' code warms up. (A map that starts with the cost known keeps one size, set above.)
-    if (this.#mergeFrom > 0) {
+    if (this.#mergeLater) {
       const msPerItem = this.#host.msPerItem(this.#plan.fnId);
       if (msPerItem !== undefined) {
         const left = this.#reader.length! - this.#count;
-        this.#chunksize = mergedChunksize(this.#mergeFrom, left, this.#host.workers(), msPerItem);
+        const asked = this.#plan.chunksize as number;
+        this.#chunksize = mergedChunksize(asked, left, this.#host.workers(), msPerItem);
       }
     }
     return this.#chunksize;
